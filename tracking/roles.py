@@ -1,0 +1,99 @@
+"""Staff roles as Django groups, and what each may do (see DESIGN.md)."""
+
+CASE_OFFICERS = "Case officers"
+SUPERVISORS = "Supervisors"
+DEPARTMENT_LIAISONS = "Department liaisons"
+EDITORS = "Editors"
+CHIEF_EDITORS = "Chief editors"
+
+ADMIN_ACCESS = ("wagtailadmin", "access_admin")
+
+_OFFICER = [
+    ADMIN_ACCESS,
+    ("tracking", "view_case"),
+    ("tracking", "add_case"),
+    ("tracking", "view_all_cases"),
+    ("tracking", "accept_case"),
+    ("tracking", "reject_case"),
+    ("tracking", "answer_case"),
+    ("tracking", "dispatch_case"),
+    ("tracking", "reply_case"),
+    ("tracking", "close_case"),
+    ("tracking", "reopen_case"),
+    ("tracking", "withdraw_case"),
+    ("tracking", "record_callback"),
+    ("tracking", "view_call"),
+    ("tracking", "add_call"),
+    ("tracking", "change_call"),
+    ("tracking", "view_department"),
+    ("tracking", "view_category"),
+    ("tracking", "view_workingcalendar"),
+]
+
+_SUPERVISOR = [
+    *_OFFICER,
+    ("tracking", "escalate_case"),
+    ("tracking", "extend_deadline"),
+    ("tracking", "add_department"),
+    ("tracking", "change_department"),
+    ("tracking", "add_category"),
+    ("tracking", "change_category"),
+    ("tracking", "add_workingcalendar"),
+    ("tracking", "change_workingcalendar"),
+    ("tracking", "delete_workingcalendar"),
+]
+
+_LIAISON = [
+    ADMIN_ACCESS,
+    ("tracking", "view_case"),
+    ("tracking", "acknowledge_case"),
+    ("tracking", "return_case"),
+    ("tracking", "reply_case"),
+]
+
+_EDITOR = [
+    ADMIN_ACCESS,
+    ("wagtailimages", "add_image"),
+    ("wagtailimages", "change_image"),
+    ("wagtailimages", "choose_image"),
+    ("wagtaildocs", "add_document"),
+    ("wagtaildocs", "change_document"),
+    ("wagtaildocs", "choose_document"),
+]
+
+ROLE_PERMISSIONS = {
+    CASE_OFFICERS: _OFFICER,
+    SUPERVISORS: _SUPERVISOR,
+    DEPARTMENT_LIAISONS: _LIAISON,
+    EDITORS: _EDITOR,
+    CHIEF_EDITORS: _EDITOR,
+}
+
+
+def sync_role_groups(apps) -> None:
+    """Create the role groups and give each exactly its permissions.
+
+    Takes an app registry so that it runs in a data migration as well as at
+    run time; missing permissions are created first (they are normally created
+    only after all migrations).
+    """
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_label in ("tracking", "wagtailadmin", "wagtailimages", "wagtaildocs"):
+        create_permissions(
+            global_apps.get_app_config(app_label), verbosity=0, apps=apps
+        )
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = []
+        for app_label, codename in wanted:
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is None:
+                raise LookupError(f"permission {app_label}.{codename} is missing")
+            perms.append(perm)
+        group.permissions.set(perms)

@@ -1,0 +1,571 @@
+"""Writes of the case workflow. One service per business action.
+
+Every service runs in one transaction: it locks the case row, checks that the case
+is still in the state the user saw, checks permission and conditions, runs the
+transition, saves, writes exactly one :class:`CaseEvent`, and queues side effects
+to run after commit. A refusal leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import ConcurrentTransition
+
+from . import models as m
+from .calendar import local_zone
+from .exceptions import (
+    CaseConflict,
+    CasePermissionDenied,
+    InvalidInput,
+    TransitionRefused,
+)
+from .models import (
+    Callback,
+    Case,
+    CaseEvent,
+    Category,
+    Citizen,
+    Department,
+    DepartmentResponse,
+    State,
+)
+from .signals import case_changed
+
+CONDITION_MESSAGES = {
+    m.has_department: gettext_lazy("Choose the department to dispatch the case to."),
+    m.has_response_since_dispatch: gettext_lazy(
+        "Record the department's response before replying."
+    ),
+    m.callback_allows_close: gettext_lazy(
+        "A case is closed after a satisfied callback, or after the citizen could "
+        "not be reached %(tries)s times."
+    ),
+    m.callback_dissatisfied: gettext_lazy(
+        "A case is reopened only after a dissatisfied callback."
+    ),
+    m.overdue_past_threshold: gettext_lazy(
+        "The case is not yet %(days)s working days overdue."
+    ),
+}
+
+# Which transitions appear on the public timeline of a case.
+PUBLIC_ACTIONS = {
+    "register",
+    "accept",
+    "answer",
+    "dispatch",
+    "acknowledge",
+    "escalate",
+    "reply",
+    "close",
+    "reopen",
+    "withdraw",
+}
+
+
+# --- the one path every transition takes ---------------------------------------------
+
+
+def _lock(case: Case | int, *, expect_state: str | None) -> Case:
+    pk = case.pk if isinstance(case, Case) else case
+    try:
+        locked = Case.objects.select_for_update().get(pk=pk)
+    except Case.DoesNotExist:
+        raise InvalidInput(_("This case does not exist.")) from None
+    if expect_state is not None and locked.state != expect_state:
+        raise CaseConflict(
+            _(
+                "Case %(reference)s was changed by someone else meanwhile (it is now "
+                "%(state)s). Reload it and try again."
+            )
+            % {"reference": locked.reference, "state": locked.get_state_display()}
+        )
+    return locked
+
+
+def _expected_state(case: Case | int, expect_state: str | None) -> str | None:
+    if expect_state is not None:
+        return expect_state
+    return case.state if isinstance(case, Case) else None
+
+
+def _check_allowed(locked: Case, name: str, user) -> None:
+    """Refuse a transition the state or the user's role does not allow."""
+    meta = getattr(locked, name)._django_fsm
+    if not meta.has_transition(locked.state):
+        raise TransitionRefused(
+            _("A case that is “%(state)s” cannot be %(action)s.")
+            % {"state": locked.get_state_display(), "action": action_label(name)}
+        )
+    if user is not None and not meta.has_transition_perm(locked, locked.state, user):
+        raise CasePermissionDenied(
+            _("You may not do this to case %(reference)s.")
+            % {"reference": locked.reference}
+        )
+
+
+def _check_conditions(locked: Case, name: str) -> None:
+    """Refuse a transition whose conditions fail, saying which one."""
+    transition = getattr(locked, name)._django_fsm.get_transition(locked.state)
+    for condition in transition.conditions:
+        if not condition(locked):
+            message = CONDITION_MESSAGES.get(condition, _("The case is not ready."))
+            raise TransitionRefused(
+                str(message)
+                % {
+                    "days": locked.escalation_threshold_days,
+                    "tries": settings.TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE,
+                }
+            )
+
+
+def action_label(name: str) -> str:
+    return str(TRANSITION_LABELS.get(name, name))
+
+
+TRANSITION_LABELS = {
+    "accept": gettext_lazy("accepted"),
+    "reject": gettext_lazy("rejected"),
+    "answer": gettext_lazy("answered"),
+    "dispatch": gettext_lazy("dispatched"),
+    "acknowledge": gettext_lazy("acknowledged"),
+    "return_case": gettext_lazy("returned"),
+    "escalate": gettext_lazy("escalated"),
+    "reply": gettext_lazy("replied"),
+    "close": gettext_lazy("closed"),
+    "reopen": gettext_lazy("reopened"),
+    "withdraw": gettext_lazy("withdrawn"),
+}
+
+
+def _record_event(
+    case: Case,
+    *,
+    action: str,
+    user,
+    now: datetime,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    public: bool | None = None,
+) -> CaseEvent:
+    event = CaseEvent.objects.create(
+        case=case,
+        actor=user,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        public=action in PUBLIC_ACTIONS if public is None else public,
+        created_at=now,
+    )
+    _after_commit(case, event)
+    return event
+
+
+def _after_commit(case: Case, event: CaseEvent) -> None:
+    from .tasks import notify_case_event
+
+    notify_case_event.delay_on_commit(event.pk)
+    case_id, action, event_id = case.pk, event.action, event.pk
+    transaction.on_commit(
+        lambda: case_changed.send(
+            sender=Case, case_id=case_id, action=action, event_id=event_id
+        )
+    )
+
+
+def _transition(
+    case: Case | int,
+    name: str,
+    *,
+    user,
+    now: datetime | None,
+    expect_state: str | None = None,
+    note: str = "",
+    prepare=None,
+    **params,
+) -> Case:
+    """Lock, check, transition, save, log one event: all or nothing."""
+    now = now or timezone.now()
+    expected = _expected_state(case, expect_state)
+    try:
+        with transaction.atomic():
+            locked = _lock(case, expect_state=expected)
+            locked._now = now
+            _check_allowed(locked, name, user)
+            if prepare is not None:
+                prepare(locked)
+            _check_conditions(locked, name)
+            from_state = locked.state
+            try:
+                getattr(locked, name)(**params)
+            except ValidationError as exc:
+                raise InvalidInput(" ".join(exc.messages)) from None
+            locked.save()
+            _record_event(
+                locked,
+                action=name,
+                user=user,
+                now=now,
+                from_state=from_state,
+                to_state=locked.state,
+                note=note,
+            )
+    except ConcurrentTransition:
+        raise CaseConflict(
+            _("The case was changed by someone else meanwhile. Reload it and try again.")
+        ) from None
+    except IntegrityError as exc:
+        raise CaseConflict(
+            _("The case could not be saved (%(error)s). Reload it and try again.")
+            % {"error": exc}
+        ) from None
+    return locked
+
+
+# --- transitions ---------------------------------------------------------------------
+
+
+def case_accept(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+    """The hotline takes the request on (受理)."""
+    return _transition(case, "accept", user=user, now=now, **kw)
+
+
+def case_reject(
+    *, case: Case | int, user, reason: str, now: datetime | None = None, **kw
+) -> Case:
+    """Refuse a request that is not for the hotline; a reason is required."""
+    return _transition(
+        case, "reject", user=user, now=now, reason=reason, note=reason.strip(), **kw
+    )
+
+
+def case_answer(
+    *, case: Case | int, user, answer: str, now: datetime | None = None, **kw
+) -> Case:
+    """The hotline answers a consultation itself; a callback then closes it."""
+    return _transition(
+        case, "answer", user=user, now=now, answer=answer, note=answer.strip(), **kw
+    )
+
+
+def case_dispatch(
+    *,
+    case: Case | int,
+    user,
+    department: Department | None,
+    now: datetime | None = None,
+    **kw,
+) -> Case:
+    """Send the case to a department; its deadline counts working days from now."""
+    if department is not None and not department.is_active:
+        raise InvalidInput(_("Department %(name)s is not active.") % {"name": department})
+
+    def prepare(locked: Case) -> None:
+        locked.department = department
+
+    return _transition(
+        case,
+        "dispatch",
+        user=user,
+        now=now,
+        prepare=prepare,
+        note=department.name if department else "",
+        **kw,
+    )
+
+
+def case_acknowledge(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+    """The department confirms it has taken the case (签收)."""
+    return _transition(case, "acknowledge", user=user, now=now, **kw)
+
+
+def case_return(
+    *, case: Case | int, user, reason: str, now: datetime | None = None, **kw
+) -> Case:
+    """The department sends the case back to the hotline; a reason is required."""
+    return _transition(
+        case, "return_case", user=user, now=now, reason=reason, note=reason.strip(), **kw
+    )
+
+
+def case_escalate(
+    *,
+    case: Case | int,
+    user=None,
+    reason: str = "",
+    now: datetime | None = None,
+    **kw,
+) -> Case:
+    """Hand a case overdue past its threshold to the media (媒体督办).
+
+    ``user=None`` is the system (the escalation scan); a supervisor escalating by
+    hand must give a reason.
+    """
+    if user is not None and not reason.strip():
+        raise InvalidInput(_("A reason is required to escalate a case by hand."))
+    return _transition(case, "escalate", user=user, now=now, note=reason.strip(), **kw)
+
+
+def case_reply(
+    *,
+    case: Case | int,
+    user,
+    text: str,
+    channel: str = m.ResponseChannel.SYSTEM,
+    responded_at: datetime | None = None,
+    now: datetime | None = None,
+    **kw,
+) -> Case:
+    """Record the department's response and mark the case replied."""
+    if not text.strip():
+        raise InvalidInput(_("The department's response is required."))
+    now = now or timezone.now()
+
+    def prepare(locked: Case) -> None:
+        if locked.department_id is None:
+            raise InvalidInput(_("The case has not been dispatched to a department."))
+        DepartmentResponse.objects.create(
+            case=locked,
+            department_id=locked.department_id,
+            text=text.strip(),
+            channel=channel,
+            responded_at=responded_at or now,
+            recorded_by=user,
+        )
+
+    return _transition(
+        case, "reply", user=user, now=now, prepare=prepare, note=text.strip(), **kw
+    )
+
+
+def case_close(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+    """Close after a satisfied callback (or N unreachable tries)."""
+    return _transition(case, "close", user=user, now=now, **kw)
+
+
+def case_reopen(
+    *, case: Case | int, user, reason: str = "", now: datetime | None = None, **kw
+) -> Case:
+    """The citizen was dissatisfied: handle the case again with a new deadline."""
+    return _transition(case, "reopen", user=user, now=now, note=reason.strip(), **kw)
+
+
+def case_withdraw(
+    *, case: Case | int, user, reason: str = "", now: datetime | None = None, **kw
+) -> Case:
+    """The citizen withdrew the request."""
+    return _transition(case, "withdraw", user=user, now=now, note=reason.strip(), **kw)
+
+
+TRANSITION_SERVICES = {
+    "accept": case_accept,
+    "reject": case_reject,
+    "answer": case_answer,
+    "dispatch": case_dispatch,
+    "acknowledge": case_acknowledge,
+    "return_case": case_return,
+    "escalate": case_escalate,
+    "reply": case_reply,
+    "close": case_close,
+    "reopen": case_reopen,
+    "withdraw": case_withdraw,
+}
+
+
+# --- actions that are not transitions ---------------------------------------------------
+
+
+def _locked_for_action(case, expect_state, user, permission: str) -> Case:
+    locked = _lock(case, expect_state=_expected_state(case, expect_state))
+    if user is not None and not (
+        user.has_perm(f"tracking.{permission}") and m.may_act_on(locked, user)
+    ):
+        raise CasePermissionDenied(
+            _("You may not do this to case %(reference)s.")
+            % {"reference": locked.reference}
+        )
+    return locked
+
+
+def callback_record(
+    *,
+    case: Case | int,
+    user,
+    outcome: str,
+    method: str = m.CallbackMethod.PHONE,
+    note: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> Callback:
+    """Record a callback to the citizen after an answer (回访)."""
+    now = now or timezone.now()
+    if outcome not in m.CallbackOutcome.values:
+        raise InvalidInput(_("Choose the outcome of the callback."))
+    if method not in m.CallbackMethod.values:
+        raise InvalidInput(_("Choose how the citizen was called back."))
+    with transaction.atomic():
+        locked = _locked_for_action(case, expect_state, user, "record_callback")
+        if locked.state not in (State.REPLIED, State.ANSWERED):
+            raise TransitionRefused(
+                _("Callbacks are recorded once the case has been answered.")
+            )
+        callback = Callback.objects.create(
+            case=locked,
+            method=method,
+            outcome=outcome,
+            note=note.strip(),
+            called_at=now,
+            recorded_by=user,
+        )
+        _record_event(
+            locked,
+            action="callback",
+            user=user,
+            now=now,
+            note=f"{callback.get_method_display()}: {callback.get_outcome_display()}",
+        )
+    return callback
+
+
+def case_extend_deadline(
+    *,
+    case: Case | int,
+    user,
+    working_days: int,
+    reason: str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> Case:
+    """A supervisor moves the deadline later by some working days (延期)."""
+    from .calendar import deadline_after
+
+    now = now or timezone.now()
+    if not reason.strip():
+        raise InvalidInput(_("A reason is required to extend a deadline."))
+    if working_days < 1:
+        raise InvalidInput(_("Extend by at least one working day."))
+    with transaction.atomic():
+        locked = _locked_for_action(case, expect_state, user, "extend_deadline")
+        if not locked.is_awaiting_department or locked.due_at is None:
+            raise TransitionRefused(
+                _("Only a case waiting for a department has a deadline to extend.")
+            )
+        old_due = locked.due_at
+        Case.objects.filter(pk=locked.pk).update(
+            due_at=deadline_after(old_due, working_days)
+        )
+        locked.refresh_from_db(fields=["due_at"])
+        _record_event(
+            locked,
+            action="extend",
+            user=user,
+            now=now,
+            note=_("%(old)s → %(new)s: %(reason)s")
+            % {
+                "old": timezone.localtime(old_due, local_zone()).strftime("%Y-%m-%d %H:%M"),
+                "new": timezone.localtime(locked.due_at, local_zone()).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                "reason": reason.strip(),
+            },
+        )
+    return locked
+
+
+@dataclass(frozen=True)
+class CitizenData:
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+    email: str = ""
+
+
+def next_reference(now: datetime) -> str:
+    """The next reference number of the day, e.g. ``8890-20261128-00042``.
+
+    Must run inside a transaction: the day's counter row stays locked until commit.
+    """
+    day = timezone.localtime(now, local_zone()).date()
+    for _attempt in range(3):
+        updated = m.ReferenceSequence.objects.filter(day=day).update(last=F("last") + 1)
+        if updated:
+            break
+        try:
+            with transaction.atomic():
+                m.ReferenceSequence.objects.create(day=day, last=1)
+            break
+        except IntegrityError:
+            continue  # created by a concurrent registration; increment it instead
+    last = m.ReferenceSequence.objects.get(day=day).last
+    return f"8890-{day:%Y%m%d}-{last:05d}"
+
+
+def case_register(
+    *,
+    kind: str,
+    title: str,
+    description: str,
+    user=None,
+    category: Category | None = None,
+    citizen: CitizenData | None = None,
+    channel: str = m.Channel.PHONE,
+    is_efficiency: bool = False,
+    location_text: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Register a citizen's request; it starts in ``registered`` with a reference."""
+    now = now or timezone.now()
+    if user is not None and not user.has_perm("tracking.add_case"):
+        raise CasePermissionDenied(_("You may not register cases."))
+    if kind not in m.Kind.values:
+        raise InvalidInput(_("Choose whether this is a consultation, help or complaint."))
+    if channel not in m.Channel.values:
+        raise InvalidInput(_("Unknown channel."))
+    if not title.strip() or not description.strip():
+        raise InvalidInput(_("A title and a description are required."))
+    with transaction.atomic():
+        person = None
+        if citizen and any((citizen.name, citizen.phone, citizen.address, citizen.email)):
+            person = Citizen.objects.create(
+                name=citizen.name.strip(),
+                phone=citizen.phone.strip(),
+                address=citizen.address.strip(),
+                email=citizen.email.strip(),
+                created_at=now,
+            )
+        case = Case(
+            reference=next_reference(now),
+            kind=kind,
+            is_efficiency=bool(is_efficiency and kind == m.Kind.COMPLAINT),
+            title=title.strip(),
+            description=description.strip(),
+            location_text=location_text.strip(),
+            latitude=latitude,
+            longitude=longitude,
+            channel=channel,
+            category=category,
+            department=category.default_department if category else None,
+            citizen=person,
+            registered_at=now,
+        )
+        try:
+            case.full_clean(exclude=["reference", "citizen", "state"])
+        except ValidationError as exc:
+            raise InvalidInput(" ".join(exc.messages)) from None
+        case.save()
+        _record_event(case, action="register", user=user, now=now)
+    return case

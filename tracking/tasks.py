@@ -1,0 +1,68 @@
+"""Thin Celery tasks: take primary keys, re-read the database, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+# Events a department's liaisons are e-mailed about.
+DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder"}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_case_event(event_id: int) -> int:
+    """E-mail the department's liaisons about an event on one of their cases.
+
+    Returns the number of recipients. Sending twice sends the same mail twice,
+    which the liaison can bear; losing it would be worse (``acks_late``).
+    """
+    from .models import CaseEvent
+
+    event = (
+        CaseEvent.objects.select_related("case", "case__department")
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None or event.action not in DEPARTMENT_NOTICES:
+        return 0
+    department = event.case.department
+    if department is None:
+        return 0
+    recipients = set(
+        get_user_model()
+        .objects.filter(
+            staff_profile__department=department, is_active=True, email__gt=""
+        )
+        .values_list("email", flat=True)
+    )
+    if department.email:
+        recipients.add(department.email)
+    if not recipients:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("[8890] %(action)s: %(reference)s %(title)s") % {
+            "action": event.action_label,
+            "reference": event.case.reference,
+            "title": event.case.title,
+        }
+        body = "\n".join(
+            filter(
+                None,
+                [
+                    str(event.action_label),
+                    event.note,
+                    f"{settings.WAGTAILADMIN_BASE_URL}/admin/tracking/cases/"
+                    f"{event.case_id}/",
+                ],
+            )
+        )
+    send_mail(subject, body, None, sorted(recipients))
+    return len(recipients)
