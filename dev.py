@@ -2,7 +2,8 @@
 """Set up and run 8890 News+ with nothing but Python 3.11.
 
     python3 dev.py run     install, migrate, load demo data, start web + worker + beat
-    python3 dev.py test    install, then run the whole test suite (extra args go to pytest)
+    python3 dev.py test    install, then run the whole test suite
+                           (extra arguments go to pytest)
 
 Standard library only: this runs before anything is installed.
 """

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder"}
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(
+    acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
 def notify_case_event(event_id: int) -> int:
     """E-mail the department's liaisons about an event on one of their cases.
 

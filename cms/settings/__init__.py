@@ -210,7 +210,9 @@ TRACKING_OFFICE_CLOSING_TIME = time.fromisoformat(
     os.environ.get("TRACKING_OFFICE_CLOSING_TIME", "18:00")
 )
 # Default handling limit and escalation threshold when a case has no category.
-TRACKING_DEFAULT_HANDLING_DAYS = int(os.environ.get("TRACKING_DEFAULT_HANDLING_DAYS", "5"))
+TRACKING_DEFAULT_HANDLING_DAYS = int(
+    os.environ.get("TRACKING_DEFAULT_HANDLING_DAYS", "5")
+)
 TRACKING_DEFAULT_ESCALATION_DAYS = int(
     os.environ.get("TRACKING_DEFAULT_ESCALATION_DAYS", "3")
 )

@@ -19,9 +19,9 @@ from tracking import roles
 from tracking import services as svc
 from tracking.calendar import import_chinesecalendar, missing_years
 from tracking.models import (
-    Case,
     CallbackMethod,
     CallbackOutcome,
+    Case,
     Category,
     Department,
     StaffProfile,
@@ -193,7 +193,7 @@ class Command(BaseCommand):
                 self._case(demo, categories, departments, users)
                 created += 1
         self.stdout.write(f"Demo data ready ({created} new cases).")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, dept, _name in USERS:
             where = f" — {dept}" if dept else ""
             self.stdout.write(f"  {username:<13} {role}{where}")
@@ -203,7 +203,7 @@ class Command(BaseCommand):
         import chinese_calendar
 
         known = sorted({d.year for d in chinese_calendar.holidays})
-        wanted = [y for y in (timezone.localdate().year - 1, timezone.localdate().year)]
+        wanted = [timezone.localdate().year - 1, timezone.localdate().year]
         todo = [y for y in missing_years(wanted) if y in known]
         if todo:
             import_chinesecalendar(todo)
@@ -295,7 +295,8 @@ class Command(BaseCommand):
             return svc.case_accept(case=case, user=officer, now=at)
         if step == "reject":
             return svc.case_reject(
-                case=case, user=officer, reason="属民事纠纷，建议通过人民调解解决。", now=at
+                case=case, user=officer, reason="属民事纠纷，建议通过人民调解解决。",
+                now=at,
             )
         if step == "answer":
             return svc.case_answer(
@@ -314,7 +315,8 @@ class Command(BaseCommand):
             )
         if step == "escalate":
             return svc.case_escalate(
-                case=case, user=supervisor, reason="逾期未办结，转热点追踪栏目。", now=at
+                case=case, user=supervisor, reason="逾期未办结，转热点追踪栏目。",
+                now=at,
             )
         if step == "reply":
             return svc.case_reply(
@@ -335,7 +337,11 @@ class Command(BaseCommand):
         if step == "close":
             return svc.case_close(case=case, user=officer, now=at)
         if step == "reopen":
-            return svc.case_reopen(case=case, user=officer, reason="市民不满意。", now=at)
+            return svc.case_reopen(
+                case=case, user=officer, reason="市民不满意。", now=at
+            )
         if step == "withdraw":
-            return svc.case_withdraw(case=case, user=officer, reason="市民撤回。", now=at)
+            return svc.case_withdraw(
+                case=case, user=officer, reason="市民撤回。", now=at
+            )
         raise ValueError(step)
