@@ -5,9 +5,13 @@ from cms import celery_app
 
 
 def pytest_configure(config):
+    from django.conf import settings
+
     # Tasks queued on commit run in-process here; real workers are tested apart.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # Every staff factory sets a password; PBKDF2 would cost ~0.4 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -105,13 +105,15 @@ class CaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Case
 
-    reference = factory.Sequence(lambda n: f"8890-20261101-{n:05d}")
+    reference = factory.Sequence(lambda n: f"8890-20000101-{n:05d}")
     kind = Kind.COMPLAINT
     is_efficiency = False
     title = "五湖路与花园大道十字路口直行车道拥堵"
     description = "直行车道排长队，右转车道空着。"
     category = factory.SubFactory(CategoryFactory)
-    department = factory.LazyAttribute(lambda c: c.category.default_department)
+    department = factory.LazyAttribute(
+        lambda c: c.category.default_department if c.category else None
+    )
     citizen = factory.SubFactory(CitizenFactory)
     registered_at = factory.LazyFunction(timezone.now)
 
@@ -131,7 +133,9 @@ class CaseFactory(factory.django.DjangoModelFactory):
     class Params:
         dispatched = factory.Trait(
             state="dispatched",
-            dispatched_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=1)),
+            dispatched_at=factory.LazyFunction(
+                lambda: timezone.now() - timedelta(days=1)
+            ),
             due_at=factory.LazyFunction(lambda: timezone.now() + timedelta(days=4)),
         )
         overdue = factory.Trait(

@@ -89,7 +89,8 @@ class WorkCalendar:
         """The latest working day whose office hours have ended by ``now``."""
         local = timezone.localtime(now, local_zone())
         today = local.date()
-        if self.is_workday(today) and local.time() >= settings.TRACKING_OFFICE_CLOSING_TIME:
+        closed = local.time() >= settings.TRACKING_OFFICE_CLOSING_TIME
+        if closed and self.is_workday(today):
             return today
         return self.nth_workday_back(today - ONE_DAY, 1)
 

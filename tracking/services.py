@@ -8,6 +8,7 @@ to run after commit. A refusal leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,6 +42,8 @@ from .models import (
 )
 from .signals import case_changed
 
+logger = logging.getLogger(__name__)
+
 CONDITION_MESSAGES = {
     m.has_department: gettext_lazy("Choose the department to dispatch the case to."),
     m.has_response_since_dispatch: gettext_lazy(
@@ -62,6 +65,7 @@ CONDITION_MESSAGES = {
 PUBLIC_ACTIONS = {
     "register",
     "accept",
+    "reject",
     "answer",
     "dispatch",
     "acknowledge",
@@ -76,12 +80,16 @@ PUBLIC_ACTIONS = {
 # --- the one path every transition takes ---------------------------------------------
 
 
-def _lock(case: Case | int, *, expect_state: str | None) -> Case:
+def _lock(case: Case | int, *, expect_state: str | None, user=None) -> Case:
+    """Lock the case row; refuse users outside its department before telling them
+    anything about it, then refuse if it changed since the user saw it."""
     pk = case.pk if isinstance(case, Case) else case
     try:
         locked = Case.objects.select_for_update().get(pk=pk)
     except Case.DoesNotExist:
         raise InvalidInput(_("This case does not exist.")) from None
+    if user is not None and not m.may_act_on(locked, user):
+        raise CasePermissionDenied(_("You may not act on this case."))
     if expect_state is not None and locked.state != expect_state:
         raise CaseConflict(
             _(
@@ -201,7 +209,7 @@ def _transition(
     expected = _expected_state(case, expect_state)
     try:
         with transaction.atomic():
-            locked = _lock(case, expect_state=expected)
+            locked = _lock(case, expect_state=expected, user=user)
             locked._now = now
             _check_allowed(locked, name, user)
             if prepare is not None:
@@ -224,12 +232,15 @@ def _transition(
             )
     except ConcurrentTransition:
         raise CaseConflict(
-            _("The case was changed by someone else meanwhile. Reload it and try again.")
+            _(
+                "The case was changed by someone else meanwhile. "
+                "Reload it and try again."
+            )
         ) from None
-    except IntegrityError as exc:
+    except IntegrityError:
+        logger.exception("integrity error during %s", name)
         raise CaseConflict(
-            _("The case could not be saved (%(error)s). Reload it and try again.")
-            % {"error": exc}
+            _("The case could not be saved. Reload it and try again.")
         ) from None
     return locked
 
@@ -270,7 +281,9 @@ def case_dispatch(
 ) -> Case:
     """Send the case to a department; its deadline counts working days from now."""
     if department is not None and not department.is_active:
-        raise InvalidInput(_("Department %(name)s is not active.") % {"name": department})
+        raise InvalidInput(
+            _("Department %(name)s is not active.") % {"name": department}
+        )
 
     def prepare(locked: Case) -> None:
         locked.department = department
@@ -286,7 +299,9 @@ def case_dispatch(
     )
 
 
-def case_acknowledge(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+def case_acknowledge(
+    *, case: Case | int, user, now: datetime | None = None, **kw
+) -> Case:
     """The department confirms it has taken the case (签收)."""
     return _transition(case, "acknowledge", user=user, now=now, **kw)
 
@@ -296,7 +311,13 @@ def case_return(
 ) -> Case:
     """The department sends the case back to the hotline; a reason is required."""
     return _transition(
-        case, "return_case", user=user, now=now, reason=reason, note=reason.strip(), **kw
+        case,
+        "return_case",
+        user=user,
+        now=now,
+        reason=reason,
+        note=reason.strip(),
+        **kw,
     )
 
 
@@ -384,11 +405,11 @@ TRANSITION_SERVICES = {
 }
 
 
-# --- actions that are not transitions ---------------------------------------------------
+# --- actions that are not transitions -------------------------------------------------
 
 
 def _locked_for_action(case, expect_state, user, permission: str) -> Case:
-    locked = _lock(case, expect_state=_expected_state(case, expect_state))
+    locked = _lock(case, expect_state=_expected_state(case, expect_state), user=user)
     if user is not None and not (
         user.has_perm(f"tracking.{permission}") and m.may_act_on(locked, user)
     ):
@@ -474,7 +495,9 @@ def case_extend_deadline(
             now=now,
             note=_("%(old)s → %(new)s: %(reason)s")
             % {
-                "old": timezone.localtime(old_due, local_zone()).strftime("%Y-%m-%d %H:%M"),
+                "old": timezone.localtime(old_due, local_zone()).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
                 "new": timezone.localtime(locked.due_at, local_zone()).strftime(
                     "%Y-%m-%d %H:%M"
                 ),
@@ -532,14 +555,18 @@ def case_register(
     if user is not None and not user.has_perm("tracking.add_case"):
         raise CasePermissionDenied(_("You may not register cases."))
     if kind not in m.Kind.values:
-        raise InvalidInput(_("Choose whether this is a consultation, help or complaint."))
+        raise InvalidInput(
+            _("Choose whether this is a consultation, help or complaint.")
+        )
     if channel not in m.Channel.values:
         raise InvalidInput(_("Unknown channel."))
     if not title.strip() or not description.strip():
         raise InvalidInput(_("A title and a description are required."))
     with transaction.atomic():
         person = None
-        if citizen and any((citizen.name, citizen.phone, citizen.address, citizen.email)):
+        if citizen and any(
+            (citizen.name, citizen.phone, citizen.address, citizen.email)
+        ):
             person = Citizen.objects.create(
                 name=citizen.name.strip(),
                 phone=citizen.phone.strip(),

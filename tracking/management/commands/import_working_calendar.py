@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from tracking.calendar import (
     CalendarFileError,
@@ -33,6 +34,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, years, csv, no_package, **options):
+        # All or nothing: a bad CSV also undoes the package years of the same run.
+        with transaction.atomic():
+            self._import(years, csv, no_package)
+        from django.utils import timezone
+
+        year = timezone.localdate().year
+        for missing in missing_years([year, year + 1]):
+            self.stderr.write(
+                self.style.WARNING(
+                    f"No official working calendar for {missing}: deadlines in it "
+                    "fall back to Monday-Friday."
+                )
+            )
+
+    def _import(self, years, csv, no_package):
         if not no_package:
             import chinese_calendar
 
@@ -56,14 +72,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{csv.name}: {result.created} days added, {result.updated} updated "
                 f"({', '.join(str(y) for y in sorted(result.years))})"
-            )
-        from django.utils import timezone
-
-        year = timezone.localdate().year
-        for missing in missing_years([year, year + 1]):
-            self.stderr.write(
-                self.style.WARNING(
-                    f"No official working calendar for {missing}: deadlines in it "
-                    "fall back to Monday-Friday."
-                )
             )

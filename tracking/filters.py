@@ -1,0 +1,80 @@
+"""Filters of the back-office listings."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.widgets import BooleanRadioSelect
+
+from .models import Case, Category, Department, Kind, State, WorkingCalendar
+
+
+class CaseFilterSet(WagtailFilterSet):
+    state = django_filters.MultipleChoiceFilter(
+        label=_("State"), choices=State.choices, widget=forms.CheckboxSelectMultiple
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"),
+        choices=Kind.choices,
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
+    )
+    category = django_filters.ModelChoiceFilter(
+        label=_("Category"), queryset=Category.objects.all()
+    )
+    department = django_filters.ModelChoiceFilter(
+        label=_("Department"), queryset=Department.objects.all()
+    )
+    overdue = django_filters.BooleanFilter(
+        label=_("Overdue"), method="filter_overdue", widget=BooleanRadioSelect
+    )
+    escalated = django_filters.BooleanFilter(
+        label=_("Escalated to the media"),
+        method="filter_escalated",
+        widget=BooleanRadioSelect,
+    )
+
+    class Meta:
+        model = Case
+        fields = ["state", "kind", "category", "department"]
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        # One definition of "overdue" for the whole project: the queryset's.
+        overdue = Case.objects.overdue().values("pk")
+        if value:
+            return queryset.filter(pk__in=overdue)
+        return queryset.exclude(pk__in=overdue)
+
+    def filter_escalated(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(escalated_at__isnull=not value)
+
+
+def calendar_years():
+    """The years that have calendar rows, newest first."""
+    return [
+        (day.year, str(day.year))
+        for day in WorkingCalendar.objects.dates("date", "year", order="DESC")
+    ]
+
+
+class WorkingCalendarFilterSet(WagtailFilterSet):
+    year = django_filters.ChoiceFilter(
+        label=_("Year"),
+        field_name="date",
+        lookup_expr="year",
+        choices=calendar_years,
+        empty_label=_("All"),
+    )
+    is_workday = django_filters.BooleanFilter(
+        label=_("Working day"), widget=BooleanRadioSelect
+    )
+
+    class Meta:
+        model = WorkingCalendar
+        fields = ["is_workday"]

@@ -1,0 +1,353 @@
+"""Forms of the back office: registering a case, logging a call, and the small
+form behind each action on a case.
+
+The action forms only collect input. The business rules (a reason is required, a
+department must be chosen, the outcome of a callback) are enforced by the services,
+whose messages the views show; the forms mark such fields ``required`` in HTML so
+the browser asks first, but leave the decision to the service so that the two can
+never disagree.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
+
+from .models import (
+    Call,
+    CallbackMethod,
+    CallbackOutcome,
+    Case,
+    Category,
+    Channel,
+    Department,
+    Kind,
+    ResponseChannel,
+    State,
+)
+from .services import CitizenData
+
+TEXTAREA_ROWS = 3
+
+
+def _textarea():
+    return forms.Textarea(attrs={"rows": TEXTAREA_ROWS})
+
+
+# --- actions on a case -----------------------------------------------------------
+
+
+class CaseActionForm(forms.Form):
+    """Base of every action on a case: carries the state the user saw.
+
+    The service refuses the action with a conflict when the case has moved on since
+    the page was rendered, instead of acting on a case the user has not seen.
+    """
+
+    expect_state = forms.ChoiceField(
+        choices=State.choices,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("The form is out of date. Reload the case and try again."),
+            "invalid_choice": _(
+                "The form is out of date. Reload the case and try again."
+            ),
+        },
+    )
+    #: Fields the service requires: rendered with the HTML ``required`` attribute.
+    browser_required: tuple[str, ...] = ()
+
+    def __init__(self, *args, case: Case, **kwargs):
+        self.case = case
+        initial = {"expect_state": case.state, **kwargs.pop("initial", {})}
+        kwargs.setdefault("auto_id", f"id_{self.form_id()}_%s")
+        super().__init__(*args, initial=initial, **kwargs)
+        for name in self.browser_required:
+            self.fields[name].widget.attrs["required"] = True
+
+    @classmethod
+    def form_id(cls) -> str:
+        return cls.__name__.removesuffix("Form").lower()
+
+    @property
+    def has_input_fields(self) -> bool:
+        return any(not field.is_hidden for field in self)
+
+    def service_kwargs(self) -> dict:
+        """Keyword arguments for the service, besides case, user and expect_state."""
+        return {}
+
+
+class ReasonForm(CaseActionForm):
+    reason = forms.CharField(label=_("Reason"), required=False, widget=_textarea())
+    browser_required = ("reason",)
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class RejectForm(ReasonForm):
+    reason = forms.CharField(
+        label=_("Reason"),
+        help_text=_("Told to the citizen."),
+        required=False,
+        widget=_textarea(),
+    )
+
+
+class ReturnForm(ReasonForm):
+    reason = forms.CharField(
+        label=_("Why the department returns the case"),
+        required=False,
+        widget=_textarea(),
+    )
+
+
+class EscalateForm(ReasonForm):
+    reason = forms.CharField(
+        label=_("Why the case goes to the media"),
+        required=False,
+        widget=_textarea(),
+    )
+
+
+class OptionalNoteForm(ReasonForm):
+    reason = forms.CharField(label=_("Note"), required=False, widget=_textarea())
+    browser_required = ()
+
+
+class WithdrawForm(OptionalNoteForm):
+    pass
+
+
+class ReopenForm(OptionalNoteForm):
+    pass
+
+
+class AnswerForm(CaseActionForm):
+    answer = forms.CharField(
+        label=_("Answer given to the citizen"), required=False, widget=_textarea()
+    )
+    browser_required = ("answer",)
+
+    def service_kwargs(self) -> dict:
+        return {"answer": self.cleaned_data["answer"]}
+
+
+class DispatchForm(CaseActionForm):
+    department = forms.ModelChoiceField(
+        label=_("Department"),
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+    )
+    browser_required = ("department",)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("department", case.department_id)
+        super().__init__(*args, case=case, **kwargs)
+
+    def service_kwargs(self) -> dict:
+        return {"department": self.cleaned_data["department"]}
+
+
+class ReplyForm(CaseActionForm):
+    text = forms.CharField(
+        label=_("The department's response"), required=False, widget=_textarea()
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=ResponseChannel.choices,
+        initial=ResponseChannel.SYSTEM,
+    )
+    browser_required = ("text",)
+
+    def service_kwargs(self) -> dict:
+        return {
+            "text": self.cleaned_data["text"],
+            "channel": self.cleaned_data["channel"],
+        }
+
+
+class CallbackForm(CaseActionForm):
+    method = forms.ChoiceField(
+        label=_("Method"), choices=CallbackMethod.choices, initial=CallbackMethod.PHONE
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=CallbackOutcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=_textarea())
+    browser_required = ("outcome",)
+
+    def service_kwargs(self) -> dict:
+        return {
+            "method": self.cleaned_data["method"],
+            "outcome": self.cleaned_data["outcome"],
+            "note": self.cleaned_data["note"],
+        }
+
+
+class ExtendDeadlineForm(CaseActionForm):
+    working_days = forms.IntegerField(
+        label=_("Working days"), min_value=1, max_value=250, required=False
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, widget=_textarea())
+    browser_required = ("working_days", "reason")
+
+    def service_kwargs(self) -> dict:
+        return {
+            "working_days": self.cleaned_data["working_days"] or 0,
+            "reason": self.cleaned_data["reason"],
+        }
+
+
+TRANSITION_FORMS: dict[str, type[CaseActionForm]] = {
+    "accept": CaseActionForm,
+    "reject": RejectForm,
+    "answer": AnswerForm,
+    "dispatch": DispatchForm,
+    "acknowledge": CaseActionForm,
+    "return_case": ReturnForm,
+    "escalate": EscalateForm,
+    "reply": ReplyForm,
+    "close": CaseActionForm,
+    "reopen": ReopenForm,
+    "withdraw": WithdrawForm,
+}
+
+
+def error_text(form: forms.Form) -> str:
+    """All errors of a bound form as one line, each prefixed with its field label."""
+    parts = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        for error in errors:
+            if field is None or field.widget.is_hidden:
+                parts.append(str(error))
+            else:
+                parts.append(
+                    _("%(field)s: %(error)s") % {"field": field.label, "error": error}
+                )
+    return " ".join(parts)
+
+
+# --- registering a case ------------------------------------------------------------
+
+
+class CaseRegisterForm(forms.Form):
+    """What the officer takes down from the citizen; the service does the rest."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Kind.choices, widget=forms.RadioSelect
+    )
+    is_efficiency = forms.BooleanField(
+        label=_("Efficiency complaint"),
+        required=False,
+        help_text=_("A complaint about how an office works; escalates when overdue."),
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        help_text=_("Sets the default department and the time limits."),
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea)
+    location_text = forms.CharField(label=_("Location"), max_length=255, required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE
+    )
+    citizen_name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    citizen_phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    citizen_address = forms.CharField(
+        label=_("Address"), max_length=255, required=False
+    )
+    citizen_email = forms.EmailField(label=_("E-mail"), required=False)
+
+    CITIZEN_FIELDS = (
+        "citizen_name",
+        "citizen_phone",
+        "citizen_address",
+        "citizen_email",
+    )
+
+    def request_fields(self):
+        return [self[name] for name in self.fields if name not in self.CITIZEN_FIELDS]
+
+    def citizen_fields(self):
+        return [self[name] for name in self.CITIZEN_FIELDS]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "is_efficiency": data["is_efficiency"],
+            "category": data["category"],
+            "title": data["title"],
+            "description": data["description"],
+            "location_text": data["location_text"],
+            "channel": data["channel"],
+            "citizen": CitizenData(
+                name=data["citizen_name"],
+                phone=data["citizen_phone"],
+                address=data["citizen_address"],
+                email=data["citizen_email"],
+            ),
+        }
+
+
+# --- call log ----------------------------------------------------------------------
+
+
+class CallForm(WagtailAdminModelForm):
+    """A call, linked to a case by its reference number rather than a list of cases."""
+
+    case_reference = forms.CharField(
+        label=_("Case reference number"),
+        max_length=24,
+        required=False,
+        help_text=_("The case this call registered or asked about, if any."),
+    )
+
+    field_order = [
+        "received_at",
+        "caller_phone",
+        "duration_seconds",
+        "outcome",
+        "case_reference",
+        "note",
+    ]
+
+    class Meta:
+        model = Call
+        fields = ["received_at", "caller_phone", "duration_seconds", "outcome", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.case_id:
+            self.initial.setdefault("case_reference", self.instance.case.reference)
+
+    def clean_case_reference(self):
+        reference = self.cleaned_data["case_reference"].strip()
+        if not reference:
+            return None
+        cases = Case.objects.all()
+        if self.for_user is not None:
+            cases = Case.objects.visible_to(self.for_user)
+        case = cases.filter(reference=reference).first()
+        if case is None:
+            raise forms.ValidationError(
+                _("No case has the reference number %(reference)s."),
+                params={"reference": reference},
+                code="unknown_case",
+            )
+        return case
+
+    def save(self, commit=True):
+        self.instance.case = self.cleaned_data["case_reference"]
+        if self.instance.operator_id is None and self.for_user is not None:
+            self.instance.operator = self.for_user
+        return super().save(commit=commit)

@@ -1,0 +1,238 @@
+"""The "Hotline" section of the Wagtail admin: cases, calls and reference data."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.admin_url_finder import ModelAdminURLFinder
+from wagtail.admin.ui.tables import BooleanColumn, Column, UserColumn
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+
+from . import views
+from .filters import CaseFilterSet, WorkingCalendarFilterSet
+from .forms import CallForm, CaseRegisterForm
+from .models import Call, Case, Category, Department, WorkingCalendar
+
+
+class HotlineModelViewSet(ModelViewSet):
+    """Shared settings of the Hotline viewsets.
+
+    Wagtail's reference index is left out: it would have to index every case save
+    to count usages, and the case workflow keeps its writes to what the services do.
+    Without it a usage count would be wrong, so there is no usage view either.
+    """
+
+    add_to_reference_index = False
+    copy_view_enabled = False
+    search_backend_name = None
+
+    def get_common_view_kwargs(self, **kwargs):
+        return super().get_common_view_kwargs(usage_url_name=None, **kwargs)
+
+    def get_urlpatterns(self):
+        return [
+            pattern
+            for pattern in super().get_urlpatterns()
+            if pattern.name not in {"usage"}
+        ]
+
+
+class CaseAdminURLFinder(ModelAdminURLFinder):
+    """Links to a case lead to its case page, for whoever may see the case."""
+
+    def construct_edit_url(self, instance):
+        return views.case_url(instance)
+
+    def get_edit_url(self, instance):
+        if self.user is not None and not (
+            Case.objects.visible_to(self.user).filter(pk=instance.pk).exists()
+        ):
+            return None
+        return self.construct_edit_url(instance)
+
+
+class CaseViewSet(HotlineModelViewSet):
+    model = Case
+    name = views.CASE_URL_NAMESPACE
+    url_prefix = "tracking/cases"
+    icon = "clipboard-list"
+    menu_label = _("Cases")
+    index_view_class = views.CaseIndexView
+    add_view_class = views.CaseRegisterView
+    filterset_class = CaseFilterSet
+    search_fields = ["reference", "title", "citizen__phone"]
+    list_per_page = 50
+    url_finder_class = CaseAdminURLFinder
+
+    def get_form_class(self, for_update=False):
+        return CaseRegisterForm
+
+    def get_permissions_to_register(self):
+        # The transition permissions, for the group editor; change and delete mean
+        # nothing here, as cases change through their transitions only.
+        return Permission.objects.filter(
+            content_type=ContentType.objects.get_for_model(Case)
+        ).exclude(codename__in=["change_case", "delete_case"])
+
+    @property
+    def detail_view(self):
+        return self.construct_view(views.CaseDetailView)
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("new/", self.add_view, name="add"),
+            path("<int:pk>/", self.detail_view, name="detail"),
+            path(
+                "<int:pk>/transitions/<str:transition>/",
+                views.CaseTransitionView.as_view(),
+                name="transition",
+            ),
+            path(
+                "<int:pk>/callbacks/", views.CaseCallbackView.as_view(), name="callback"
+            ),
+            path(
+                "<int:pk>/deadline/",
+                views.CaseExtendDeadlineView.as_view(),
+                name="extend_deadline",
+            ),
+        ]
+
+
+class CallViewSet(HotlineModelViewSet):
+    model = Call
+    name = "tracking_calls"
+    url_prefix = "tracking/calls"
+    icon = "mobile-alt"
+    menu_label = _("Call log")
+    list_filter = ["outcome"]
+    search_fields = ["caller_phone", "case__reference"]
+    list_per_page = 50
+
+    def get_form_class(self, for_update=False):
+        return CallForm
+
+    @property
+    def list_display(self):
+        return [
+            "received_at",
+            "caller_phone",
+            "duration_seconds",
+            Column("outcome", label=_("Outcome"), accessor="get_outcome_display"),
+            Column("case", label=_("Case"), accessor="case.reference"),
+            UserColumn("operator", label=_("Operator")),
+        ]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            queryset=Call.objects.select_related("case", "operator"), **kwargs
+        )
+
+
+class DepartmentViewSet(HotlineModelViewSet):
+    model = Department
+    name = "tracking_departments"
+    url_prefix = "tracking/departments"
+    icon = "group"
+    delete_view_class = views.ProtectedDeleteView
+    form_fields = ["name", "short_name", "email", "phone", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "short_name"]
+
+    @property
+    def list_display(self):
+        return [
+            "name",
+            "short_name",
+            "email",
+            "phone",
+            BooleanColumn("is_active", label=_("Active")),
+        ]
+
+
+class CategoryViewSet(HotlineModelViewSet):
+    model = Category
+    name = "tracking_categories"
+    url_prefix = "tracking/categories"
+    icon = "tag"
+    delete_view_class = views.ProtectedDeleteView
+    form_fields = [
+        "name",
+        "service_code",
+        "description",
+        "default_department",
+        "handling_days",
+        "acknowledge_limit",
+        "acknowledge_unit",
+        "escalates",
+        "escalation_threshold_days",
+        "is_active",
+    ]
+    list_filter = ["is_active", "escalates", "default_department"]
+    search_fields = ["name", "service_code"]
+
+    @property
+    def list_display(self):
+        return [
+            "name",
+            "service_code",
+            "default_department",
+            "handling_days",
+            BooleanColumn("escalates", label=_("Escalates to the media")),
+            BooleanColumn("is_active", label=_("Active")),
+        ]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            queryset=Category.objects.select_related("default_department"), **kwargs
+        )
+
+
+class WorkingCalendarViewSet(HotlineModelViewSet):
+    model = WorkingCalendar
+    name = "tracking_calendar"
+    url_prefix = "tracking/calendar"
+    icon = "calendar"
+    menu_label = _("Working calendar")
+    index_view_class = views.WorkingCalendarIndexView
+    filterset_class = WorkingCalendarFilterSet
+    form_fields = ["date", "is_workday", "name", "source"]
+    search_fields = ["name"]
+    list_per_page = 100
+
+    @property
+    def list_display(self):
+        return [
+            "date",
+            BooleanColumn("is_workday", label=_("Working day")),
+            "name",
+            "source",
+        ]
+
+
+class HotlineViewSetGroup(ModelViewSetGroup):
+    menu_label = _("Hotline")
+    menu_icon = "mobile-alt"
+    menu_order = 150
+    items = (
+        CaseViewSet,
+        CallViewSet,
+        DepartmentViewSet,
+        CategoryViewSet,
+        WorkingCalendarViewSet,
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_hotline_viewsets():
+    return HotlineViewSetGroup()
+
+
+@hooks.register("construct_homepage_panels")
+def add_missing_calendar_panel(request, panels):
+    if panel := views.missing_calendar_panel(request.user):
+        panels.append(panel)
