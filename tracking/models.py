@@ -785,3 +785,47 @@ class WorkingCalendar(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.name}"
+
+
+class CensorRule(models.Model):
+    """An editable redaction rule applied to everything public from a case."""
+
+    pattern = models.CharField(_("text or pattern"), max_length=255)
+    is_regex = models.BooleanField(_("regular expression"), default=False)
+    replacement = models.CharField(_("replacement"), max_length=100, default="***")
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="censor_rules",
+        help_text=_("Leave empty for a rule that applies to every case."),
+    )
+    reason = models.CharField(_("why"), max_length=255)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("added by"),
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("censor rule")
+        verbose_name_plural = _("censor rules")
+
+    def __str__(self):
+        return f"{self.pattern} → {self.replacement}"
+
+    def clean(self):
+        import re
+
+        if self.is_regex:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValidationError(
+                    {"pattern": _("Not a valid regular expression: %(error)s")
+                     % {"error": exc}}
+                ) from None

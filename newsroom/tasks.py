@@ -1,0 +1,59 @@
+"""Thin Celery tasks of the newsroom: primary keys in, database re-read."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from tracking import roles
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def notify_editors_of_case_event(event_id: int) -> int:
+    """Tell the column's editors that a tracked case moved: a follow-up may be due.
+
+    Each editor gets one admin notice and one e-mail per case event, however often
+    this runs. Returns the number of editors newly notified.
+    """
+    from tracking.models import CaseEvent
+
+    from .models import EditorNotice, HotTrackingPage
+
+    event = CaseEvent.objects.filter(pk=event_id).select_related("case").first()
+    if event is None:
+        return 0
+    story = HotTrackingPage.objects.filter(case_id=event.case_id).first()
+    if story is None:
+        return 0
+    editors = get_user_model().objects.filter(
+        groups__name__in=[roles.EDITORS, roles.CHIEF_EDITORS], is_active=True
+    ).distinct()
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("%(action)s on “%(title)s”: a follow-up report may be due.") % {
+            "action": event.action_label,
+            "title": story.title,
+        }
+        subject = _("[Hot Tracking] %(message)s") % {"message": message}
+    link = f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{story.pk}/"
+    already = set(
+        EditorNotice.objects.filter(event_id=event.pk).values_list("user_id", flat=True)
+    )
+    notified = [e for e in editors if e.pk not in already]
+    # Notices and mail together: if the mail relay fails, nothing is recorded and
+    # the retry does both again.
+    with transaction.atomic():
+        for editor in notified:
+            EditorNotice.objects.create(
+                user=editor, story=story, message=message[:255], event_id=event.pk
+            )
+        recipients = [e.email for e in notified if e.email]
+        if recipients:
+            send_mail(subject, f"{message}\n{link}", None, recipients)
+    return len(notified)

@@ -1,0 +1,36 @@
+"""Registered hooks: how the case workflow reaches other apps without importing them.
+
+An app registers a callable under a name in its ``AppConfig.ready()``; tracking
+calls it by name. With nothing registered, :func:`call` returns ``None``, so the
+workflow runs (and is tested) without the newsroom.
+
+Names in use:
+
+``create_story``
+    ``(case_id: int, user=None) -> object``: create (or return) the Hot Tracking
+    story draft of a case. Must be idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+_registry: dict[str, Callable[..., Any]] = {}
+
+
+def register(name: str, func: Callable[..., Any]) -> None:
+    _registry[name] = func
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def is_registered(name: str) -> bool:
+    return name in _registry
+
+
+def call(name: str, *args: Any, **kwargs: Any) -> Any:
+    func = _registry.get(name)
+    return func(*args, **kwargs) if func else None
