@@ -21,6 +21,8 @@ from wagtail.search import index
 
 from tracking.models import Department, State
 
+from .panels import CaseTimelinePanel
+
 STORIES_PER_PAGE = 10
 
 
@@ -180,7 +182,7 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         context["items"] = load_specific_items(page_obj.object_list)
         context["statuses"] = StoryStatus.choices
         context["departments"] = Department.objects.filter(
-            cases__story__isnull=False
+            cases__story__live=True
         ).distinct()
         return context
 
@@ -244,8 +246,14 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
     standfirst = models.TextField(_("standfirst"), blank=True)
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
 
-    content_panels = [*Page.content_panels, "standfirst", "body", "print_date",
-                      "print_page"]
+    content_panels = [
+        *Page.content_panels,
+        "standfirst",
+        "body",
+        "print_date",
+        "print_page",
+        CaseTimelinePanel(heading=_("The case")),
+    ]
     subpage_types = ["newsroom.FollowUpPage"]
     parent_page_types = ["newsroom.YearIndexPage"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models.signals import post_delete
 
 from . import cache
@@ -41,3 +43,34 @@ def connect_page_signals():
     page_unpublished.connect(_invalidate, dispatch_uid="newsroom-unpublished")
     page_slug_changed.connect(_invalidate, dispatch_uid="newsroom-slug")
     post_delete.connect(_invalidate, sender=Page, dispatch_uid="newsroom-deleted")
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """What the case workflow may know of a story: no page object crosses over."""
+
+    pk: int
+    title: str
+    live: bool
+    edit_url: str
+
+
+def get_story(case_id: int) -> StoryRef | None:
+    """The ``get_story`` hook of tracking."""
+    from django.urls import reverse
+
+    from .models import HotTrackingPage
+
+    story = (
+        HotTrackingPage.objects.filter(case_id=case_id)
+        .values("pk", "title", "live")
+        .first()
+    )
+    if story is None:
+        return None
+    return StoryRef(
+        pk=story["pk"],
+        title=story["title"],
+        live=story["live"],
+        edit_url=reverse("wagtailadmin_pages:edit", args=[story["pk"]]),
+    )

@@ -20,6 +20,7 @@ from .models import (
     CallbackOutcome,
     Case,
     Category,
+    CensorRule,
     Channel,
     Department,
     Kind,
@@ -204,6 +205,10 @@ class ExtendDeadlineForm(CaseActionForm):
         }
 
 
+class StoryForm(CaseActionForm):
+    """Start the case's Hot Tracking story: nothing to fill in."""
+
+
 TRANSITION_FORMS: dict[str, type[CaseActionForm]] = {
     "accept": CaseActionForm,
     "reject": RejectForm,
@@ -302,28 +307,12 @@ class CaseRegisterForm(forms.Form):
 # --- call log ----------------------------------------------------------------------
 
 
-class CallForm(WagtailAdminModelForm):
-    """A call, linked to a case by its reference number rather than a list of cases."""
+class CaseReferenceForm(WagtailAdminModelForm):
+    """A model form linked to a case by its reference number, not a list of cases."""
 
     case_reference = forms.CharField(
-        label=_("Case reference number"),
-        max_length=24,
-        required=False,
-        help_text=_("The case this call registered or asked about, if any."),
+        label=_("Case reference number"), max_length=24, required=False
     )
-
-    field_order = [
-        "received_at",
-        "caller_phone",
-        "duration_seconds",
-        "outcome",
-        "case_reference",
-        "note",
-    ]
-
-    class Meta:
-        model = Call
-        fields = ["received_at", "caller_phone", "duration_seconds", "outcome", "note"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -348,6 +337,54 @@ class CallForm(WagtailAdminModelForm):
 
     def save(self, commit=True):
         self.instance.case = self.cleaned_data["case_reference"]
+        return super().save(commit=commit)
+
+
+class CallForm(CaseReferenceForm):
+    """A call, and the case it registered or asked about."""
+
+    field_order = [
+        "received_at",
+        "caller_phone",
+        "duration_seconds",
+        "outcome",
+        "case_reference",
+        "note",
+    ]
+
+    class Meta:
+        model = Call
+        fields = ["received_at", "caller_phone", "duration_seconds", "outcome", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_reference"].help_text = _(
+            "The case this call registered or asked about, if any."
+        )
+
+    def save(self, commit=True):
         if self.instance.operator_id is None and self.for_user is not None:
             self.instance.operator = self.for_user
+        return super().save(commit=commit)
+
+
+class CensorRuleForm(CaseReferenceForm):
+    """A redaction rule, for every case or for one case (by its reference)."""
+
+    field_order = ["pattern", "is_regex", "replacement", "case_reference", "reason",
+                   "is_active"]
+
+    class Meta:
+        model = CensorRule
+        fields = ["pattern", "is_regex", "replacement", "reason", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case_reference"].help_text = _(
+            "Leave empty for a rule that applies to every case."
+        )
+
+    def save(self, commit=True):
+        if self.instance.created_by_id is None and self.for_user is not None:
+            self.instance.created_by = self.for_user
         return super().save(commit=commit)

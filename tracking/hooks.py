@@ -9,6 +9,10 @@ Names in use:
 ``create_story``
     ``(case_id: int, user=None) -> object``: create (or return) the Hot Tracking
     story draft of a case. Must be idempotent.
+
+``get_story``
+    ``(case_id: int) -> object | None``: the case's story, if it has one; the
+    object has ``title`` and ``edit_url``.
 """
 
 from __future__ import annotations

@@ -647,6 +647,7 @@ EVENT_LABELS = {
     "withdraw": _("Withdrawn"),
     "extend": _("Deadline extended"),
     "callback": _("Callback"),
+    "story": _("Hot Tracking story started"),
     "note": _("Note"),
 }
 

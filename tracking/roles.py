@@ -30,8 +30,16 @@ _OFFICER = [
     ("tracking", "view_workingcalendar"),
 ]
 
+_CENSOR_RULES = [
+    ("tracking", "view_censorrule"),
+    ("tracking", "add_censorrule"),
+    ("tracking", "change_censorrule"),
+    ("tracking", "delete_censorrule"),
+]
+
 _SUPERVISOR = [
     *_OFFICER,
+    *_CENSOR_RULES,
     ("tracking", "escalate_case"),
     ("tracking", "extend_deadline"),
     ("tracking", "add_department"),
@@ -59,6 +67,7 @@ _EDITOR = [
     ("wagtaildocs", "add_document"),
     ("wagtaildocs", "change_document"),
     ("wagtaildocs", "choose_document"),
+    *_CENSOR_RULES,
 ]
 
 ROLE_PERMISSIONS = {
@@ -70,12 +79,14 @@ ROLE_PERMISSIONS = {
 }
 
 
-def sync_role_groups(apps) -> None:
+def sync_role_groups(apps, *, strict: bool = True) -> None:
     """Create the role groups and give each exactly its permissions.
 
     Takes an app registry so that it runs in a data migration as well as at
     run time; missing permissions are created first (they are normally created
-    only after all migrations).
+    only after all migrations). Migrations pass ``strict=False``: permissions of
+    models that a later migration creates are skipped, and that migration syncs
+    the roles again.
     """
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
@@ -94,6 +105,8 @@ def sync_role_groups(apps) -> None:
                 content_type__app_label=app_label, codename=codename
             ).first()
             if perm is None:
-                raise LookupError(f"permission {app_label}.{codename} is missing")
+                if strict:
+                    raise LookupError(f"permission {app_label}.{codename} is missing")
+                continue  # a model of a later migration; that migration syncs again
             perms.append(perm)
         group.permissions.set(perms)

@@ -46,3 +46,17 @@ def may_extend_deadline(case: Case, user) -> bool:
         and user.has_perm("tracking.extend_deadline")
         and m.may_act_on(case, user)
     )
+
+
+def may_request_story(case: Case, user) -> bool:
+    """Supervisors may start the story of an escalated case that has none."""
+    from . import hooks
+
+    return (
+        case.escalated_at is not None
+        and hooks.is_registered("create_story")
+        and user.has_perm("tracking.escalate_case")
+        and m.may_act_on(case, user)
+        and hooks.call("get_story", case.pk) is None
+    )
+

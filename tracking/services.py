@@ -596,3 +596,37 @@ def case_register(
         case.save()
         _record_event(case, action="register", user=user, now=now)
     return case
+
+
+def case_request_story(
+    *, case: Case | int, user, now: datetime | None = None
+) -> object:
+    """Start the Hot Tracking story of an escalated case now (supervisors).
+
+    The story itself belongs to the newsroom, reached through the ``create_story``
+    hook; the case records who asked for it. Asking twice returns the same story.
+    """
+    from . import hooks
+
+    now = now or timezone.now()
+    if not hooks.is_registered("create_story"):
+        raise TransitionRefused(_("No newsroom is connected to create stories."))
+    with transaction.atomic():
+        locked = _locked_for_action(case, None, user, "escalate_case")
+        if locked.escalated_at is None:
+            raise TransitionRefused(
+                _("Only a case handed to the media gets a Hot Tracking story.")
+            )
+        had_story = hooks.call("get_story", locked.pk) is not None
+        story = hooks.call("create_story", locked.pk, user=user)
+        if not had_story:
+            _record_event(
+                locked,
+                action="story",
+                user=user,
+                now=now,
+                note=str(getattr(story, "title", "")),
+                public=False,
+            )
+    return story
+

@@ -36,8 +36,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permissions import policy_registry
 
+from . import hooks, services
 from . import models as m
-from . import services
 from .calendar import upcoming_missing_years
 from .exceptions import CaseError, CasePermissionDenied
 from .forms import (
@@ -46,6 +46,7 @@ from .forms import (
     CaseActionForm,
     CaseRegisterForm,
     ExtendDeadlineForm,
+    StoryForm,
     error_text,
 )
 from .models import (
@@ -53,7 +54,12 @@ from .models import (
     State,
     WorkingCalendar,
 )
-from .selectors import available_transitions, may_extend_deadline, may_record_callback
+from .selectors import (
+    available_transitions,
+    may_extend_deadline,
+    may_record_callback,
+    may_request_story,
+)
 
 CASE_URL_NAMESPACE = "tracking_cases"
 
@@ -92,6 +98,7 @@ ACTION_STYLES = {
     "withdraw": ActionStyle(gettext_lazy("Withdraw"), SERIOUS),
     "callback": ActionStyle(gettext_lazy("Record callback")),
     "extend": ActionStyle(gettext_lazy("Extend deadline"), SECONDARY),
+    "story": ActionStyle(gettext_lazy("Create the Hot Tracking story now")),
 }
 
 
@@ -135,6 +142,10 @@ def case_actions(case: Case, user) -> list[CaseAction]:
                 case_url(case, "extend_deadline"),
                 ExtendDeadlineForm(case=case),
             )
+        )
+    if may_request_story(case, user):
+        actions.append(
+            CaseAction("story", case_url(case, "story"), StoryForm(case=case))
         )
     tones = (PRIMARY, SECONDARY, SERIOUS)
     return sorted(actions, key=lambda action: tones.index(action.style.classname))
@@ -316,6 +327,7 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
             actions=case_actions(case, self.request.user),
             responses=case.responses.select_related("department", "recorded_by"),
             callbacks=case.callbacks.select_related("recorded_by"),
+            story=hooks.call("get_story", case.pk),
             events=events,
         )
         return context
@@ -424,6 +436,17 @@ class CaseExtendDeadlineView(CaseActionView):
             "due": date_format(
                 timezone.localtime(case.due_at), "SHORT_DATETIME_FORMAT"
             ),
+        }
+
+
+class CaseStoryView(CaseActionView):
+    def get_form_class(self):
+        return StoryForm
+
+    def perform(self, case, form):
+        story = services.case_request_story(case=case, user=self.request.user)
+        return _("Hot Tracking story “%(title)s” is in review.") % {
+            "title": getattr(story, "title", "")
         }
 
 

@@ -13,8 +13,8 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
 from . import views
 from .filters import CaseFilterSet, WorkingCalendarFilterSet
-from .forms import CallForm, CaseRegisterForm
-from .models import Call, Case, Category, Department, WorkingCalendar
+from .forms import CallForm, CaseRegisterForm, CensorRuleForm
+from .models import Call, Case, Category, CensorRule, Department, WorkingCalendar
 
 
 class HotlineModelViewSet(ModelViewSet):
@@ -95,6 +95,7 @@ class CaseViewSet(HotlineModelViewSet):
             path(
                 "<int:pk>/callbacks/", views.CaseCallbackView.as_view(), name="callback"
             ),
+            path("<int:pk>/story/", views.CaseStoryView.as_view(), name="story"),
             path(
                 "<int:pk>/deadline/",
                 views.CaseExtendDeadlineView.as_view(),
@@ -214,6 +215,36 @@ class WorkingCalendarViewSet(HotlineModelViewSet):
         ]
 
 
+class CensorRuleViewSet(HotlineModelViewSet):
+    model = CensorRule
+    name = "tracking_censor_rules"
+    url_prefix = "tracking/censor-rules"
+    icon = "warning"
+    menu_label = _("Censor rules")
+    list_filter = ["is_regex", "is_active"]
+    search_fields = ["pattern", "reason"]
+
+    def get_form_class(self, for_update=False):
+        return CensorRuleForm
+
+    @property
+    def list_display(self):
+        return [
+            "pattern",
+            "replacement",
+            BooleanColumn("is_regex", label=_("Regular expression")),
+            Column("case", label=_("Case"), accessor="case.reference"),
+            "reason",
+            UserColumn("created_by", label=_("Added by")),
+            BooleanColumn("is_active", label=_("Active")),
+        ]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            queryset=CensorRule.objects.select_related("case", "created_by"), **kwargs
+        )
+
+
 class HotlineViewSetGroup(ModelViewSetGroup):
     menu_label = _("Hotline")
     menu_icon = "mobile-alt"
@@ -224,6 +255,7 @@ class HotlineViewSetGroup(ModelViewSetGroup):
         DepartmentViewSet,
         CategoryViewSet,
         WorkingCalendarViewSet,
+        CensorRuleViewSet,
     )
 
 

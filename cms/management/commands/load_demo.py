@@ -182,6 +182,15 @@ class Command(BaseCommand):
     help = "Load demo departments, categories, staff logins and cases (idempotent)."
 
     def handle(self, *args, **options):
+        # Demo data mails nobody: Wagtail's review notices would flood the console.
+        from django.test.utils import override_settings
+
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
+        ):
+            self._load()
+
+    def _load(self):
         with transaction.atomic():
             self._calendar()
             departments = self._departments()
@@ -192,7 +201,10 @@ class Command(BaseCommand):
             if not Case.objects.filter(title=demo.title).exists():
                 self._case(demo, categories, departments, users)
                 created += 1
-        self.stdout.write(f"Demo data ready ({created} new cases).")
+        from ._demo_newsroom import load_newsroom
+
+        pages = load_newsroom(users)
+        self.stdout.write(f"Demo data ready ({created} new cases, {pages} new pages).")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, dept, _name in USERS:
             where = f" — {dept}" if dept else ""

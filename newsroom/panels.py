@@ -1,0 +1,51 @@
+"""Admin panels for editors working on a Hot Tracking story."""
+
+from __future__ import annotations
+
+from wagtail.admin.panels import Panel
+
+
+class CaseTimelinePanel(Panel):
+    """The bound case's full timeline, and personal data still in the draft.
+
+    Editors write the story from the case; this shows them what happened (staff
+    view, unredacted) and warns them about any personal data left in the text
+    they are about to submit.
+    """
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "newsroom/admin/case_timeline_panel.html"
+
+        def is_shown(self):
+            return bool(getattr(self.instance, "case_id", None))
+
+        def get_context_data(self, parent_context=None):
+            from tracking.redaction import find_personal_data
+
+            context = super().get_context_data(parent_context)
+            page = self.instance
+            case = page.case
+            context["case"] = case
+            context["events"] = case.events.select_related("actor").order_by(
+                "created_at", "pk"
+            )
+            context["personal_data"] = find_personal_data(
+                draft_text(page), case=case
+            )
+            return context
+
+
+def draft_text(page) -> str:
+    """Everything readable in a story draft, for the personal-data check."""
+    from django.utils.html import strip_tags
+
+    parts = [page.title, getattr(page, "standfirst", "")]
+    for block in getattr(page, "body", None) or []:
+        value = block.value
+        if hasattr(value, "source"):
+            parts.append(strip_tags(value.source))
+        elif isinstance(value, dict) or hasattr(value, "get"):
+            parts.extend(str(v) for v in value.values() if isinstance(v, str))
+        elif isinstance(value, str):
+            parts.append(value)
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,55 @@
+"""Newsroom additions to the Wagtail admin: editors' follow-up notices, censor rules."""
+
+from __future__ import annotations
+
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from wagtail import hooks
+from wagtail.admin.ui.components import Component
+
+from .models import EditorNotice
+
+
+class FollowUpNoticesPanel(Component):
+    """Dashboard panel: tracked cases that moved, so a follow-up may be due."""
+
+    name = "follow_up_notices"
+    order = 50
+    template_name = "newsroom/admin/follow_up_notices_panel.html"
+
+    def __init__(self, notices):
+        self.notices = notices
+
+    def get_context_data(self, parent_context=None):
+        return {
+            "notices": self.notices,
+            "mark_read_url": reverse("newsroom_notices_read"),
+        }
+
+
+@hooks.register("construct_homepage_panels")
+def add_follow_up_notices(request, panels):
+    notices = list(
+        EditorNotice.objects.filter(user=request.user, read_at__isnull=True)
+        .select_related("story")
+        .order_by("-created_at")[:20]
+    )
+    if notices:
+        panels.insert(0, FollowUpNoticesPanel(notices))
+
+
+@require_POST
+def mark_notices_read(request):
+    EditorNotice.objects.filter(user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return redirect("wagtailadmin_home")
+
+
+@hooks.register("register_admin_urls")
+def register_notice_urls():
+    return [
+        path("newsroom/notices/read/", mark_notices_read, name="newsroom_notices_read")
+    ]

@@ -1,0 +1,13 @@
+from django.db import migrations
+
+
+def sync_roles(apps, schema_editor):
+    from tracking.roles import sync_role_groups
+
+    sync_role_groups(apps)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tracking", "0004_censorrule")]
+
+    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
