@@ -14,5 +14,39 @@ class NewsroomConfig(AppConfig):
         from . import receivers
 
         hooks.register("create_story", receivers.create_story)
+        hooks.register("get_story", receivers.get_story)
         case_changed.connect(receivers.on_case_changed, dispatch_uid="newsroom-case")
+        # The search index first: the page cache is invalidated after it, so a
+        # page cached in between cannot hold results from the old index.
+        self.connect_search_index()
         receivers.connect_page_signals()
+
+    def connect_search_index(self):
+        from django.db.models.signals import post_delete, post_save
+        from wagtail.models import Page
+        from wagtail.signals import page_published, page_unpublished
+
+        from tracking.models import CensorRule, Citizen
+
+        from . import search
+
+        page_published.connect(
+            search.on_page_published, dispatch_uid="newsroom-search-published"
+        )
+        page_unpublished.connect(
+            search.on_page_unpublished, dispatch_uid="newsroom-search-unpublished"
+        )
+        post_delete.connect(
+            search.on_page_deleted, sender=Page, dispatch_uid="newsroom-search-deleted"
+        )
+        for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(
+                search.on_censor_rule_changed,
+                sender=CensorRule,
+                dispatch_uid=f"newsroom-search-censor-rule-{suffix}",
+            )
+        post_save.connect(
+            search.on_citizen_changed,
+            sender=Citizen,
+            dispatch_uid="newsroom-search-citizen",
+        )

@@ -8,6 +8,8 @@ version, and every older entry stops being used (and expires on its own).
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 from django.http import HttpResponse
 
@@ -17,11 +19,18 @@ TIMEOUT = 60 * 60
 CACHEABLE = "_newsroom_cacheable"
 
 
+def _fresh_version() -> int:
+    """A version no older entry can have: the counter may be evicted like any key,
+    and starting it again from 1 would bring back pages cached under 1, 2, ..."""
+    return time.time_ns() // 1000
+
+
 def version() -> int:
     value = cache.get(VERSION_KEY)
     if value is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        value = cache.get(VERSION_KEY, 1)
+        fresh = _fresh_version()
+        cache.add(VERSION_KEY, fresh, timeout=None)
+        value = cache.get(VERSION_KEY, fresh)
     return value
 
 
@@ -29,12 +38,24 @@ def invalidate() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+        cache.set(VERSION_KEY, _fresh_version(), timeout=None)
 
 
-def key_for(request, content_version: int) -> str:
-    host, path = request.get_host(), request.get_full_path()
-    return f"newsroom:page:{content_version}:{host}:{path}"
+# Query parameters public pages understand. A request with any other parameter is
+# not cached: otherwise every made-up query string would fill the cache.
+CACHED_PARAMETERS = frozenset({"status", "department", "year", "page", "print", "q"})
+
+
+def key_for(request, content_version: int) -> str | None:
+    """The cache key of a public request, or None if it must not be cached."""
+    if not set(request.GET) <= CACHED_PARAMETERS:
+        return None
+    query = "&".join(
+        f"{name}={value}" for name in sorted(request.GET)
+        for value in request.GET.getlist(name)
+    )
+    host = request.get_host()
+    return f"newsroom:page:{content_version}:{host}:{request.path}?{query}"
 
 
 class PublicPageCacheMiddleware:
@@ -48,8 +69,9 @@ class PublicPageCacheMiddleware:
             ("/admin/", "/django-admin/", "/static/", "/media/", "/documents/")
         ):
             return self.get_response(request)
-        content_version = version()
-        key = key_for(request, content_version)
+        key = key_for(request, version())
+        if key is None:
+            return self.get_response(request)
         cached = cache.get(key)
         if cached is not None:
             content, content_type = cached

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.contrib.routable_page.models import RoutablePageMixin, re_path
@@ -82,7 +82,30 @@ class CachedPageMixin:
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["print_view"] = request.GET.get("print") == "1"
+        # Lazy: subclasses add what they list after this runs.
+        context["redaction_rules"] = SimpleLazyObject(
+            lambda: self.redaction_rules(context)
+        )
         return context
+
+    def redaction_rules(self, context) -> list:
+        """Rules for everything this page shows: automatic masks always apply;
+        here, the global censor rules (pages about a case add its own)."""
+        from tracking.redaction import censor_rules
+
+        return censor_rules()
+
+    @staticmethod
+    def rules_of_listed(items) -> list:
+        """Global rules plus those of every case behind the listed stories."""
+        from tracking.redaction import rules_for_cases
+
+        cases = [item.case for item in items if getattr(item, "case_id", None)]
+        by_case = rules_for_cases(cases)
+        rules = list(by_case[None])
+        for case in cases:
+            rules.extend(r for r in by_case[case.pk] if r not in rules)
+        return rules
 
 
 class PrintEditionMixin(models.Model):
@@ -112,11 +135,14 @@ class HomePage(CachedPageMixin, Page):
         context["stories"] = list(
             HotTrackingPage.objects.live()
             .public()
-            .select_related("case", "case__department")
+            .select_related("case", "case__department", "case__citizen")
             .order_by("-first_published_at")[:6]
         )
         context["columns"] = ColumnPage.objects.live().public().child_of(self)
         return context
+
+    def redaction_rules(self, context):
+        return self.rules_of_listed(context["stories"])
 
 
 class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
@@ -186,6 +212,9 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         ).distinct()
         return context
 
+    def redaction_rules(self, context):
+        return self.rules_of_listed(context.get("items", []))
+
 
 def load_specific_items(pages):
     """Specific pages for a listing, with their cases, in a fixed number of queries."""
@@ -193,7 +222,7 @@ def load_specific_items(pages):
     stories = {
         s.pk: s
         for s in HotTrackingPage.objects.filter(pk__in=ids).select_related(
-            "case", "case__department"
+            "case", "case__department", "case__citizen"
         )
     }
     articles = {a.pk: a for a in ArticlePage.objects.filter(pk__in=ids)}
@@ -273,6 +302,11 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
         context["follow_ups"] = FollowUpPage.objects.live().public().child_of(self)
         return context
 
+    def redaction_rules(self, context):
+        from tracking.redaction import rules_for
+
+        return rules_for(self.case)
+
     @property
     def status_label(self):
         return StoryStatus(self.status).label
@@ -288,6 +322,14 @@ class FollowUpPage(CachedPageMixin, PrintEditionMixin, Page):
                       "print_page"]
     subpage_types = []
     parent_page_types = ["newsroom.HotTrackingPage"]
+
+    def redaction_rules(self, context):
+        from tracking.redaction import rules_for
+
+        story = HotTrackingPage.objects.filter(
+            pk=self.get_parent().pk
+        ).select_related("case__citizen").first()
+        return rules_for(story.case if story else None)
 
     class Meta:
         verbose_name = _("follow-up report")

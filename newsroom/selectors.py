@@ -73,14 +73,15 @@ def story_facts(story, now: datetime | None = None) -> StoryFacts:
             text = redact(event.note, case=case, rules=rules)
         items.append(TimelineItem(event.created_at, event.action, str(label), text))
 
+    # Overdue when the paper took the case up, else overdue now. A deadline set
+    # after the escalation (reopened, extended) has not passed at that instant.
     days_overdue = None
+    figure = None
     if case.due_at and case.escalated_at and case.escalated_at > case.due_at:
-        days_overdue = working_days_overdue(case.due_at, case.escalated_at)
-    if case.due_at and (case.escalated_at or case.is_overdue(now)):
-        until = case.escalated_at or now
-        figure = days_overdue
-        if figure is None:
-            figure = working_days_overdue(case.due_at, until)
+        days_overdue = figure = working_days_overdue(case.due_at, case.escalated_at)
+    elif case.is_overdue(now):
+        figure = working_days_overdue(case.due_at, now)
+    if figure is not None:
         items.append(
             TimelineItem(
                 case.due_at,

@@ -71,11 +71,13 @@ def _escape(text: str) -> str:
 def story_create_for_case(
     *, case: Case | int, user=None, now: datetime | None = None
 ) -> HotTrackingPage:
-    """The Hot Tracking story draft of a case, created once and submitted for review.
+    """The Hot Tracking story draft of a case, created once and put into review.
 
     Idempotent: a second call returns the same page (and one story per case is
     enforced by a unique constraint). The page goes under the column's year index,
-    is saved as a revision, and enters the column's review workflow.
+    is saved as a draft revision and starts the column's review workflow, whose
+    first task belongs to the Editors (they write it and pass it on) and whose
+    second to the Chief editors (their approval publishes it).
     """
     case_id = case.pk if isinstance(case, Case) else case
     existing = HotTrackingPage.objects.filter(case_id=case_id).first()

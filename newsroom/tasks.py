@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -41,7 +41,7 @@ def notify_editors_of_case_event(event_id: int) -> int:
             "title": story.title,
         }
         subject = _("[Hot Tracking] %(message)s") % {"message": message}
-    link = f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{story.pk}/"
+    link = f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{story.pk}/edit/"
     already = set(
         EditorNotice.objects.filter(event_id=event.pk).values_list("user_id", flat=True)
     )
@@ -55,5 +55,8 @@ def notify_editors_of_case_event(event_id: int) -> int:
             )
         recipients = [e.email for e in notified if e.email]
         if recipients:
-            send_mail(subject, f"{message}\n{link}", None, recipients)
+            # One message each: editors need not see who else was told.
+            send_mass_mail(
+                [(subject, f"{message}\n{link}", None, [r]) for r in recipients]
+            )
     return len(notified)

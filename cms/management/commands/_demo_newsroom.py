@@ -91,7 +91,7 @@ def _year_index(column, year):
 def load_newsroom(users) -> int:
     """Create what is missing; return the number of pages created."""
     created = 0
-    chief, supervisor = users["chief"], users["supervisor"]
+    editor, chief, supervisor = users["editor"], users["chief"], users["supervisor"]
     for prefix, spec in STORIES.items():
         case = Case.objects.filter(title__startswith=prefix).first()
         if case is None or case.escalated_at is None:
@@ -108,15 +108,24 @@ def load_newsroom(users) -> int:
         story.body = [("paragraph", f"<p>{text}</p>") for text in spec["body"]]
         story.print_date = timezone.localdate(case.escalated_at) + timedelta(days=1)
         story.print_page = spec["print_page"]
-        story.save_revision(user=chief)
-        state = story.current_workflow_state
-        if state and state.current_task_state:
+        revision = story.save_revision(user=editor)
+        # The editors pass the written story on; the chief editor's approval
+        # publishes it.
+        for reviewer in (editor, chief):
+            state = story.current_workflow_state
+            if state is None or state.current_task_state is None:
+                break
             state.current_task_state.task.specific.on_action(
-                state.current_task_state, chief, "approve"
+                state.current_task_state, reviewer, "approve"
             )
+            story.refresh_from_db()
         story.refresh_from_db()
         if not story.live:
-            _publish(story, chief)
+            revision.publish(user=chief)
+        # The paper ran it the evening the case was handed over.
+        HotTrackingPage.objects.filter(pk=story.pk).update(
+            first_published_at=case.escalated_at + timedelta(hours=10)
+        )
         if follow := spec.get("follow_up"):
             page = FollowUpPage(
                 title=follow["title"],

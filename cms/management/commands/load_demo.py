@@ -295,11 +295,14 @@ class Command(BaseCommand):
             location_text=demo.location,
             now=at,
         )
+        escalated = False
         for step in demo.steps:
-            at += timedelta(hours=2)
+            # After the paper reports a case, things move a day at a time.
+            at += timedelta(days=1) if escalated else timedelta(hours=2)
             if step == "escalate":
                 # The reminder and the threshold have passed: the paper takes it on.
-                at = max(at, now - timedelta(days=2))
+                at = max(at, now - timedelta(days=6))
+                escalated = True
             case = self._step(step, case, at, officer, supervisor, liaison, category)
 
     def _step(self, step, case, at, officer, supervisor, liaison, category):

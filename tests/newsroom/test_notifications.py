@@ -1,0 +1,248 @@
+"""Editors hear when a tracked case moves: one notice and one e-mail per event."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.contrib.auth.models import Group
+
+from newsroom.models import EditorNotice
+from newsroom.services import story_create_for_case
+from newsroom.tasks import notify_editors_of_case_event
+from tests.factories import DepartmentFactory, aware, case_in_state, officer, staff
+from tracking import roles
+from tracking import services as svc
+from tracking.models import CaseEvent
+
+pytestmark = pytest.mark.django_db
+
+NOW = aware(2026, 3, 18, 10)
+
+
+@pytest.fixture
+def newsroom():
+    """Who should hear, and who should not."""
+    both = staff(roles.EDITORS)
+    both.groups.add(Group.objects.get(name=roles.CHIEF_EDITORS))
+    return {
+        "editors": [
+            staff(roles.EDITORS),
+            staff(roles.EDITORS),
+            staff(roles.CHIEF_EDITORS),
+            both,
+        ],
+        "no_email": staff(roles.EDITORS, email=""),
+        "inactive": staff(roles.EDITORS, is_active=False),
+        "officer": staff(roles.CASE_OFFICERS),
+    }
+
+
+@pytest.fixture
+def desk():
+    return officer()
+
+
+@pytest.fixture
+def story(mailoutbox):
+    case = case_in_state("supervised", department=DepartmentFactory())
+    page = story_create_for_case(case=case, now=NOW)
+    mailoutbox.clear()
+    return page
+
+
+def mails_to(mailoutbox, users) -> Counter:
+    return Counter(
+        user.pk for user in users for mail in mailoutbox if user.email in mail.to
+    )
+
+
+def notices_of(users) -> Counter:
+    return Counter(
+        EditorNotice.objects.filter(user__in=users).values_list("user_id", flat=True)
+    )
+
+
+def act(capture, service, **kwargs) -> CaseEvent:
+    """Run a case service and what it queues on commit; return its event."""
+    with capture(execute=True):
+        service(**kwargs)
+    return CaseEvent.objects.filter(case_id=kwargs["case"]).latest("pk")
+
+
+@pytest.fixture
+def replied(newsroom, story, desk, django_capture_on_commit_callbacks):
+    """The department's reply, after the newsroom's staff were in place."""
+    return act(
+        django_capture_on_commit_callbacks,
+        svc.case_reply,
+        case=story.case_id,
+        user=desk,
+        text="已安排施划直行标线。",
+        now=NOW,
+    )
+
+
+def test_a_reply_notifies_every_editor_and_chief_editor_once(
+    newsroom, story, replied, mailoutbox
+):
+    editors = newsroom["editors"]
+
+    assert replied.action == "reply"
+    assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+    assert mails_to(mailoutbox, editors) == Counter({u.pk: 1 for u in editors})
+    notice = EditorNotice.objects.filter(user=editors[0]).get()
+    assert notice.event_id == replied.pk
+    assert notice.story_id == story.pk
+    assert notice.read_at is None
+
+
+def test_the_notice_and_mail_name_the_story_and_link_to_it(
+    newsroom, story, replied, mailoutbox
+):
+    notice = EditorNotice.objects.filter(user=newsroom["editors"][0]).get()
+    [mail] = [m for m in mailoutbox if newsroom["editors"][0].email in m.to]
+
+    assert story.title in notice.message
+    assert notice.message in mail.subject
+    assert f"/admin/pages/{story.pk}/" in mail.body
+
+
+def test_inactive_users_and_other_staff_hear_nothing(newsroom, replied, mailoutbox):
+    quiet = [newsroom["inactive"], newsroom["officer"]]
+
+    assert not EditorNotice.objects.filter(user__in=quiet).exists()
+    assert not mails_to(mailoutbox, quiet)
+
+
+def test_an_editor_without_e_mail_still_gets_the_notice(newsroom, replied):
+    assert EditorNotice.objects.filter(user=newsroom["no_email"]).count() == 1
+
+
+def test_running_the_task_again_adds_nothing(newsroom, replied, mailoutbox):
+    sent = len(mailoutbox)
+
+    assert notify_editors_of_case_event(replied.pk) == 0
+    assert notify_editors_of_case_event.delay(replied.pk).get() == 0
+
+    assert len(mailoutbox) == sent
+    assert EditorNotice.objects.filter(event_id=replied.pk).count() == 5
+
+
+def test_an_editor_who_joins_later_is_notified_on_the_retry(
+    newsroom, replied, mailoutbox
+):
+    newcomer = staff(roles.EDITORS)
+
+    assert notify_editors_of_case_event(replied.pk) == 1
+
+    assert notices_of([newcomer]) == Counter({newcomer.pk: 1})
+    assert mails_to(mailoutbox, [newcomer]) == Counter({newcomer.pk: 1})
+    assert mails_to(mailoutbox, newsroom["editors"]) == Counter(
+        {u.pk: 1 for u in newsroom["editors"]}
+    )
+
+
+def test_closing_after_a_satisfied_callback_notifies_once_more(
+    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks
+):
+    editors = newsroom["editors"]
+    act(
+        django_capture_on_commit_callbacks,
+        svc.callback_record,
+        case=story.case_id,
+        user=desk,
+        outcome="satisfied",
+        now=NOW,
+    )
+    assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+
+    closed = act(
+        django_capture_on_commit_callbacks,
+        svc.case_close,
+        case=story.case_id,
+        user=desk,
+        now=NOW,
+    )
+
+    assert closed.action == "close"
+    assert notices_of(editors) == Counter({u.pk: 2 for u in editors})
+    assert mails_to(mailoutbox, editors) == Counter({u.pk: 2 for u in editors})
+    assert EditorNotice.objects.filter(event_id=closed.pk).count() == 5
+
+
+def test_reopening_after_a_dissatisfied_callback_notifies_once_more(
+    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks
+):
+    editors = newsroom["editors"]
+    act(
+        django_capture_on_commit_callbacks,
+        svc.callback_record,
+        case=story.case_id,
+        user=desk,
+        outcome="dissatisfied",
+        now=NOW,
+    )
+
+    reopened = act(
+        django_capture_on_commit_callbacks,
+        svc.case_reopen,
+        case=story.case_id,
+        user=desk,
+        now=NOW,
+    )
+
+    assert reopened.action == "reopen"
+    assert notices_of(editors) == Counter({u.pk: 2 for u in editors})
+    assert mails_to(mailoutbox, editors) == Counter({u.pk: 2 for u in editors})
+    assert EditorNotice.objects.filter(event_id=reopened.pk).count() == 5
+
+
+def test_a_case_without_a_story_notifies_no_editor(
+    newsroom, desk, mailoutbox, django_capture_on_commit_callbacks
+):
+    case = case_in_state("dispatched", department=DepartmentFactory())
+
+    event = act(
+        django_capture_on_commit_callbacks,
+        svc.case_reply,
+        case=case.pk,
+        user=desk,
+        text="已处理。",
+        now=NOW,
+    )
+
+    assert event.action == "reply"
+    assert not EditorNotice.objects.exists()
+    assert not mails_to(mailoutbox, newsroom["editors"])
+    assert notify_editors_of_case_event(event.pk) == 0
+
+
+def test_accepting_and_dispatching_a_case_with_a_story_notifies_no_editor(
+    newsroom, desk, mailoutbox, django_capture_on_commit_callbacks
+):
+    case = case_in_state("registered", department=None)
+    story_create_for_case(case=case, now=NOW)
+    mailoutbox.clear()
+
+    act(
+        django_capture_on_commit_callbacks,
+        svc.case_accept,
+        case=case.pk,
+        user=desk,
+        now=NOW,
+    )
+    act(
+        django_capture_on_commit_callbacks,
+        svc.case_dispatch,
+        case=case.pk,
+        user=desk,
+        department=DepartmentFactory(),
+        now=NOW,
+    )
+
+    assert list(
+        CaseEvent.objects.filter(case=case).values_list("action", flat=True)
+    ) == ["accept", "dispatch"]
+    assert not EditorNotice.objects.exists()
+    assert not mails_to(mailoutbox, newsroom["editors"])

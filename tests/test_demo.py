@@ -1,0 +1,30 @@
+"""The demo data: every state on show, the real stories, idempotent."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from newsroom.models import FollowUpPage, HotTrackingPage
+from tracking.models import Case, State
+
+
+@pytest.mark.django_db
+def test_load_demo_shows_every_state_and_the_real_stories_and_runs_twice():
+    call_command("load_demo", verbosity=0)
+    cases = Case.objects.count()
+    pages = HotTrackingPage.objects.count()
+
+    assert set(Case.objects.values_list("state", flat=True)) == set(State.values)
+    wuhu = HotTrackingPage.objects.get(case__title__startswith="五湖路")
+    jinsheng = HotTrackingPage.objects.get(case__title__startswith="金胜路")
+    assert wuhu.live and jinsheng.live
+    assert wuhu.case.state == State.CLOSED
+    assert FollowUpPage.objects.child_of(wuhu).live().exists()
+    assert Case.objects.overdue().exists()
+
+    call_command("load_demo", verbosity=0)
+    assert Case.objects.count() == cases
+    assert HotTrackingPage.objects.count() == pages
+
+    for username in ("officer", "supervisor", "traffic", "editor", "chief", "admin"):
+        assert authenticate(username=username, password="8890demo") is not None

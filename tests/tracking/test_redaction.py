@@ -1,0 +1,270 @@
+"""redact(): what the public may read of a case's free text."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.factories import CaseFactory, CitizenFactory
+from tracking.models import CensorRule
+from tracking.redaction import Rule, citizen_rules, find_personal_data, redact
+
+# --- automatic masks: no database --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "13912345678",
+        "139 1234 5678",
+        "139-1234-5678",
+        "+8613912345678",
+        "+86 139 1234 5678",
+        "86-139-1234-5678",
+    ],
+)
+def test_mainland_mobile_numbers_are_masked_in_any_spelling(number):
+    public = redact(f"电话{number}请回电", rules=[])
+
+    assert public == "电话139****5678请回电"
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "0531-88888888",
+        "0531 88888888",
+        "053188888888",
+        "(010)12345678",
+        "（010）12345678",
+        "(0533)8123456",
+        "010-62345678",
+    ],
+)
+def test_landline_numbers_with_an_area_code_are_masked(number):
+    public = redact(f"家里电话{number}，白天有人", rules=[])
+
+    assert public == "家里电话***，白天有人"
+
+
+def test_a_mobile_number_dialled_with_a_trunk_zero_is_masked():
+    assert "13912345678" not in redact("来电号码013912345678", rules=[])
+
+
+@pytest.mark.parametrize(
+    "number", ["110101199003071234", "11010119900307123X", "11010119900307123x"]
+)
+def test_eighteen_digit_id_numbers_are_masked_whole(number):
+    assert redact(f"身份证号{number}。", rules=[]) == "身份证号***。"
+
+
+def test_e_mail_addresses_are_masked_whole_even_with_a_phone_number_inside():
+    text = "邮箱zhou.jg@example.com或13912345678@qq.com"
+
+    assert redact(text, rules=[]) == "邮箱***或***"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请拨打8890热线",
+        "8890",
+        "88900000",
+        "热线电话：88900000。",
+        "拨打8890或88900000反映",
+        "拨打0531-88900000反映",
+    ],
+)
+def test_the_public_hotline_numbers_are_never_masked(text):
+    assert redact(text, rules=[]) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "受理编号8890-20260318-00042",
+        "2026年3月18日，道路长12345米",
+        "罚款2000元，工期30天",
+        "办理时限5个工作日",
+    ],
+)
+def test_ordinary_numbers_are_left_alone(text):
+    assert redact(text, rules=[]) == text
+
+
+def test_numbers_typed_full_width_are_masked_like_any_other():
+    text = (
+        "电话１３９１２３４５６７８，座机（０５３１）８８８８８８８８，"
+        "身份证１１０１０１１９９００３０７１２３Ｘ，邮箱ｚｊｇ＠ｅｘａｍｐｌｅ．ｃｏｍ。"
+    )
+
+    assert redact(text, rules=[]) == "电话139****5678，座机***，身份证***，邮箱***。"
+
+
+def test_full_width_punctuation_is_kept():
+    assert redact("已处理，谢谢！（市交警支队）", rules=[]) == (
+        "已处理，谢谢！（市交警支队）"
+    )
+
+
+def test_empty_text_is_empty():
+    assert redact(None, rules=[]) == ""
+    assert redact("", rules=[]) == ""
+
+
+def test_rules_given_as_a_one_shot_iterable_are_all_applied():
+    rules = iter([Rule("幸福", "**"), Rule(r"\d+号楼", "*号楼", is_regex=True)])
+
+    assert redact("幸福小区3号楼", rules=rules) == "**小区*号楼"
+
+
+# --- the case's own citizen ---------------------------------------------------------
+
+
+@pytest.fixture
+def citizen_case(db):
+    citizen = CitizenFactory(
+        name="周建国",
+        phone="13812345678",
+        address="历下区幸福小区3号楼2单元401室",
+        email="zjg@example.org",
+    )
+    return CaseFactory(citizen=citizen)
+
+
+def test_the_citizens_own_name_reads_as_surname_and_mou(citizen_case):
+    public = redact("周建国反映，周建国家门口路灯不亮。", case=citizen_case)
+
+    assert public == "周某反映，周某家门口路灯不亮。"
+
+
+def test_the_citizens_own_phone_and_address_are_masked_whole(citizen_case):
+    public = redact(
+        "请联系13812345678，地址历下区幸福小区3号楼2单元401室，周建国。",
+        case=citizen_case,
+    )
+
+    assert "1381" not in public and "5678" not in public
+    assert "幸福小区" not in public and "401" not in public
+    assert "周建国" not in public
+    assert public.endswith("周某。")
+
+
+def test_an_address_containing_the_name_is_masked_whole():
+    citizen = CitizenFactory.build(name="王府", phone="", address="王府井大街8号")
+
+    assert redact("住在王府井大街8号", rules=citizen_rules(citizen)) == "住在***"
+
+
+def test_the_citizens_own_phone_typed_full_width_is_masked_whole(citizen_case):
+    public = redact("请回电１３８１２３４５６７８", case=citizen_case)
+
+    assert public == "请回电***********"
+
+
+def test_another_citizens_name_is_not_touched(citizen_case):
+    assert redact("李四说的。", case=citizen_case) == "李四说的。"
+
+
+# --- editable censor rules ----------------------------------------------------------
+
+
+def censor(pattern, **kwargs):
+    kwargs.setdefault("reason", "test")
+    return CensorRule.objects.create(pattern=pattern, **kwargs)
+
+
+@pytest.mark.django_db
+def test_a_global_literal_rule_applies_to_every_case_and_to_no_case():
+    censor("某某物业", replacement="涉事物业")
+    first, second = CaseFactory(), CaseFactory()
+
+    for case in (first, second, None):
+        assert redact("某某物业不作为", case=case) == "涉事物业不作为"
+
+
+@pytest.mark.django_db
+def test_a_regex_rule_replaces_with_groups():
+    censor(r"(\w)师傅", replacement=r"\1某师傅", is_regex=True)
+
+    assert redact("维修的刘师傅说", case=CaseFactory()) == "维修的刘某师傅说"
+
+
+@pytest.mark.django_db
+def test_a_rule_of_one_case_does_not_apply_to_another():
+    case_a, case_b = CaseFactory(), CaseFactory()
+    censor("老王烧烤", case=case_a)
+
+    assert redact("老王烧烤油烟大", case=case_a) == "***油烟大"
+    assert redact("老王烧烤油烟大", case=case_b) == "老王烧烤油烟大"
+    assert redact("老王烧烤油烟大") == "老王烧烤油烟大"
+
+
+@pytest.mark.django_db
+def test_inactive_rules_are_ignored():
+    censor("老王烧烤", is_active=False)
+
+    assert redact("老王烧烤油烟大", case=CaseFactory()) == "老王烧烤油烟大"
+
+
+@pytest.mark.django_db
+def test_an_invalid_regex_is_refused_by_validation():
+    rule = CensorRule(pattern="(unclosed", is_regex=True, reason="test")
+
+    with pytest.raises(ValidationError) as excinfo:
+        rule.full_clean()
+    assert "pattern" in excinfo.value.message_dict
+
+
+@pytest.mark.django_db
+def test_an_invalid_literal_pattern_is_fine_as_text():
+    CensorRule(pattern="(unclosed", is_regex=False, reason="test").full_clean()
+
+
+@pytest.mark.django_db
+def test_an_invalid_regex_in_the_database_never_breaks_redaction():
+    censor("(unclosed", is_regex=True)
+    censor(r"(a)", replacement=r"\2", is_regex=True)  # bad group reference
+    censor("老王烧烤")
+
+    public = redact("老王烧烤电话13912345678", case=CaseFactory())
+
+    assert public == "***电话139****5678"
+
+
+@pytest.mark.django_db
+def test_censor_rules_run_on_top_of_the_automatic_masks():
+    # A regex rule sees masked text: it cannot bring a phone number back.
+    censor(r"\*+", replacement="[已隐去]", is_regex=True)
+
+    assert redact("电话110101199003071234", case=CaseFactory()) == "电话[已隐去]"
+
+
+# --- find_personal_data: the editors' warning ---------------------------------------
+
+
+def test_find_personal_data_lists_each_kind_of_hit(citizen_case):
+    text = (
+        "周建国（13812345678，住历下区幸福小区3号楼2单元401室）说，"
+        "邻居电话139-1234-5678，座机0531-88888888，"
+        "身份证110101199003071234，邮箱a.b@example.com。热线8890。"
+    )
+
+    hits = find_personal_data(text, case=citizen_case)
+
+    assert hits == sorted(
+        {
+            "周建国",
+            "13812345678",
+            "历下区幸福小区3号楼2单元401室",
+            "139-1234-5678",
+            "0531-88888888",
+            "110101199003071234",
+            "a.b@example.com",
+        }
+    )
+
+
+def test_find_personal_data_finds_nothing_in_clean_text(citizen_case):
+    assert find_personal_data("已施划标线，拨打8890、88900000或0531-88900000。") == []
+    assert find_personal_data("", case=citizen_case) == []
