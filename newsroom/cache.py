@@ -8,6 +8,7 @@ version, and every older entry stops being used (and expires on its own).
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from django.core.cache import cache
@@ -54,8 +55,10 @@ def key_for(request, content_version: int) -> str | None:
         f"{name}={value}" for name in sorted(request.GET)
         for value in request.GET.getlist(name)
     )
-    host = request.get_host()
-    return f"newsroom:page:{content_version}:{host}:{request.path}?{query}"
+    # Hashed: paths and queries hold Chinese and spaces, which some caches refuse.
+    where = f"{request.get_host()}{request.path}?{query}"
+    digest = hashlib.sha256(where.encode()).hexdigest()
+    return f"newsroom:page:{content_version}:{digest}"
 
 
 class PublicPageCacheMiddleware:

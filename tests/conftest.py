@@ -35,3 +35,39 @@ def calendar_2026(db):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def hot_tracking_site(transactional_db):
+    """Role groups and the site tree down to the Hot Tracking column, made again.
+
+    Transactional tests flush every table when they end, including what the data
+    migrations made. ``serialized_rollback`` cannot bring it back here: after a
+    flush, deserialising a Wagtail page or task creates content types as a side
+    effect, and the next content type restored then collides with them.
+    """
+    from django.apps import apps
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page
+
+    from newsroom.models import ColumnPage, HomePage
+    from tracking.roles import sync_role_groups
+
+    sync_role_groups(apps)
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    root = Page.get_first_root_node() or Page.add_root(
+        instance=Page(title="Root", slug="root")
+    )
+    home = HomePage.objects.first() or root.add_child(
+        instance=HomePage(title="8890 News+", slug="home")
+    )
+    if not ColumnPage.objects.filter(is_hot_tracking=True).exists():
+        home.add_child(
+            instance=ColumnPage(
+                title="热点追踪", slug="hot-tracking", is_hot_tracking=True
+            )
+        )
+

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from wagtail.models import PageViewRestriction
 
-from newsroom.models import ArticlePage, HotTrackingPage, StoryStatus, YearIndexPage
+from newsroom.models import ArticlePage, HotTrackingPage, YearIndexPage
 from newsroom.services import hot_tracking_column, story_create_for_case
 from tests.factories import CaseFactory, CitizenFactory
 from tracking.models import State
@@ -155,13 +155,13 @@ def test_each_story_item_leads_with_its_case_status_now(client, year):
 
     items = {i["title"]: i["description"] for i in rss_items(client)}
 
-    assert items[tracking.title].startswith(f"[{StoryStatus.TRACKING.label}] ")
+    assert items[tracking.title].startswith("【追踪中】")
     assert items[tracking.title].endswith(tracking.standfirst)
-    assert items[replied.title].startswith("[承办单位已答复] ")
-    assert items[closed.title].startswith(f"[{StoryStatus.RESOLVED.label}] ")
-    assert not items["第4号文章"].startswith("[")
+    assert items[replied.title].startswith("【部门已答复】")
+    assert items[closed.title].startswith("【已办结】")
+    assert not items["第4号文章"].startswith("【")
     summaries = {e["title"]: e["summary"] for e in atom_entries(client)}
-    assert summaries[replied.title].startswith("[承办单位已答复] ")
+    assert summaries[replied.title].startswith("【部门已答复】")
 
 
 @pytest.mark.django_db

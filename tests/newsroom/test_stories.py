@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale, Page, WorkflowState
+from wagtail.models import Page, WorkflowState
 
 from newsroom.models import (
     ColumnPage,
@@ -297,32 +295,6 @@ def race(calls):
 def assert_tree_is_sound():
     problems = Page.find_problems()
     assert problems == ([], [], [], [], []), problems
-
-
-@pytest.fixture
-def hot_tracking_site(transactional_db):
-    """The site tree down to the Hot Tracking column, made again if needed.
-
-    Transactional tests flush every table when they end, the pages the migrations
-    made included. ``serialized_rollback`` cannot bring them back here: after a
-    flush, deserialising a Wagtail page or task creates content types as a side
-    effect, and the next content type restored then collides with them.
-    """
-    Locale.objects.get_or_create(
-        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
-    )
-    root = Page.get_first_root_node() or Page.add_root(
-        instance=Page(title="Root", slug="root")
-    )
-    home = HomePage.objects.first() or root.add_child(
-        instance=HomePage(title="8890 News+", slug="home")
-    )
-    if not ColumnPage.objects.filter(is_hot_tracking=True).exists():
-        home.add_child(
-            instance=ColumnPage(
-                title="热点追踪", slug="hot-tracking", is_hot_tracking=True
-            )
-        )
 
 
 @pytest.mark.postgres

@@ -31,11 +31,11 @@ def sync_playwright():
     return sync_playwright
 
 
-# serialized_rollback: the live server needs a flushed database between tests,
-# and the role groups come from a data migration.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The live server needs committed data; hot_tracking_site remakes the role groups
+# and pages that the flush after a transactional test removes.
+@pytest.mark.django_db(transaction=True)
 def test_officer_accepts_and_dispatches_a_case_in_the_browser(
-    live_server, sync_playwright
+    hot_tracking_site, live_server, sync_playwright
 ):
     user = officer(username="li.officer")
     profile = UserProfile.get_for_user(user)
