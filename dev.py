@@ -124,7 +124,9 @@ def run() -> int:
 
 def test(args: list[str]) -> int:
     ensure_environment("requirements-dev.txt")
-    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
+    env = {"DJANGO_CACHE": "locmem", **os.environ}
+    command = [str(PYTHON), "-m", "pytest", *args]
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
 
 
 def main() -> int:

@@ -62,6 +62,7 @@ OVERRIDDEN = (
     "DJANGO_MEDIA_ROOT",
     "DJANGO_SETTINGS_MODULE",
     "NEWSPLUS_VAR_DIR",
+    "DJANGO_CACHE",
 )
 
 # Run inside the scratch site after load_demo: publish the story, write its HTML.

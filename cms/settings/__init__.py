@@ -138,8 +138,19 @@ if cache_url := os.environ.get("CACHE_URL"):
             "LOCATION": cache_url,
         }
     }
-else:
+elif os.environ.get("DJANGO_CACHE") == "locmem":
+    # One process only (the test suite): nothing to share.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # The embedded default runs several web processes and a worker on one machine:
+    # they must see the same page cache and the same invalidations.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
