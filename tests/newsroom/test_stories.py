@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from wagtail.models import Page, WorkflowState
 
 from newsroom.models import (
@@ -20,6 +19,7 @@ from newsroom.models import (
     YearIndexPage,
 )
 from newsroom.services import NoHotTrackingColumn, story_create_for_case
+from tests.concurrency import race
 from tests.factories import CaseFactory, CitizenFactory, aware, staff
 from tracking import hooks, roles
 
@@ -265,33 +265,6 @@ THREADS = 8
 ROUNDS = 3
 
 
-def race(calls):
-    """Run ``calls`` at once, each on its own connection; results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, call))
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "story creation hung on a lock"
-    return outcomes
-
-
 def assert_tree_is_sound():
     problems = Page.find_problems()
     assert problems == ([], [], [], [], []), problems
@@ -309,7 +282,7 @@ def test_stories_of_many_cases_created_at_once_all_get_sound_tree_paths(
         cases = [personal_case() for _ in range(THREADS)]
 
         outcomes = race(
-            [partial(story_create_for_case, case=case, now=now) for case in cases]
+            *[partial(story_create_for_case, case=case, now=now) for case in cases]
         )
 
         assert all(isinstance(o, HotTrackingPage) for o in outcomes), outcomes
@@ -330,7 +303,7 @@ def test_one_case_asked_for_at_once_gets_exactly_one_story(hot_tracking_site):
         case = personal_case()
 
         outcomes = race(
-            [partial(story_create_for_case, case=case.pk, now=NOW)] * THREADS
+            *[partial(story_create_for_case, case=case.pk, now=NOW)] * THREADS
         )
 
         assert all(isinstance(o, HotTrackingPage) for o in outcomes), outcomes

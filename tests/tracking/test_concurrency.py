@@ -6,13 +6,12 @@ Each trial starts both threads together at a barrier; exactly one may win.
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 
 import pytest
 from django.apps import apps
-from django.db import connection
 
+from tests.concurrency import race
 from tests.factories import DepartmentFactory, aware, case_in_state, officer
 from tracking import services as svc
 from tracking.exceptions import CaseConflict
@@ -32,33 +31,6 @@ TRIALS = 30
 def role_groups():
     """Earlier transactional tests flush the tables, groups of the migration too."""
     sync_role_groups(apps)
-
-
-def race(*actions):
-    """Run ``actions`` in threads released together; their results or exceptions."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: list = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=10)
-            outcomes[index] = action()
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(index, action))
-        for index, action in enumerate(actions)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "a transition hung on the row lock"
-    return outcomes
 
 
 def split(outcomes):

@@ -182,8 +182,14 @@ class Command(BaseCommand):
     help = "Load demo departments, categories, staff logins and cases (idempotent)."
 
     def handle(self, *args, **options):
-        # Demo data mails nobody: Wagtail's review notices would flood the console.
+        # Demo data mails nobody and logs little: Wagtail's review notices and
+        # page audit lines would flood the console.
+        import logging
+
         from django.test.utils import override_settings
+
+        for name in ("wagtail", "newsroom", "tracking", "celery", "kombu"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
         with override_settings(
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
