@@ -15,6 +15,7 @@ class NewsroomConfig(AppConfig):
 
         hooks.register("create_story", receivers.create_story)
         hooks.register("get_story", receivers.get_story)
+        hooks.register("without_story", receivers.without_story)
         case_changed.connect(receivers.on_case_changed, dispatch_uid="newsroom-case")
         # The search index first: the page cache is invalidated after it, so a
         # page cached in between cannot hold results from the old index.

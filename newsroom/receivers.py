@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db.models.signals import post_delete
 
 from . import cache
+
+logger = logging.getLogger(__name__)
 
 # Case events after which a story's editors may owe the public a follow-up.
 FOLLOW_UP_ACTIONS = {"reply", "close", "reopen"}
@@ -28,7 +31,12 @@ def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwarg
     # The story renders the case live: its cached HTML is now stale.
     cache.invalidate()
     if action in FOLLOW_UP_ACTIONS:
-        notify_editors_of_case_event.delay(event_id)
+        try:
+            notify_editors_of_case_event.delay(event_id)
+        except Exception:
+            # The case change is committed; a broker outage must not turn it into
+            # an error for the user. The editors see the change on the story.
+            logger.exception("could not queue the editors' notice for %s", event_id)
 
 
 def _invalidate(**kwargs):
@@ -74,3 +82,15 @@ def get_story(case_id: int) -> StoryRef | None:
         live=story["live"],
         edit_url=reverse("wagtailadmin_pages:edit", args=[story["pk"]]),
     )
+
+
+def without_story(case_ids: list[int]) -> list[int]:
+    """The ``without_story`` hook of tracking: which of these cases lack a story."""
+    from .models import HotTrackingPage
+
+    have = set(
+        HotTrackingPage.objects.filter(case_id__in=case_ids).values_list(
+            "case_id", flat=True
+        )
+    )
+    return [pk for pk in case_ids if pk not in have]

@@ -60,3 +60,11 @@ def notify_editors_of_case_event(event_id: int) -> int:
                 [(subject, f"{message}\n{link}", None, [r]) for r in recipients]
             )
     return len(notified)
+
+
+@shared_task(acks_late=True)
+def publish_scheduled() -> None:
+    """Publish and unpublish pages whose scheduled time has come (beat)."""
+    from django.core.management import call_command
+
+    call_command("publish_scheduled", verbosity=0)

@@ -270,3 +270,26 @@ def parse_calendar_csv(lines: Iterable[str]) -> list[tuple[date, bool, str]]:
 def import_csv(lines: Iterable[str], source: str = "csv") -> ImportResult:
     """Load days from a CSV file; all rows or none."""
     return _store(parse_calendar_csv(lines), source=source)
+
+
+def add_working_hours(start: datetime, hours: float) -> datetime:
+    """The instant ``hours`` office hours after ``start``, skipping nights,
+    weekends and holidays (office hours: the opening and closing time settings)."""
+    cal = WorkCalendar()
+    zone = local_zone()
+    opening = settings.TRACKING_OFFICE_OPENING_TIME
+    closing = settings.TRACKING_OFFICE_CLOSING_TIME
+    remaining = timedelta(hours=hours)
+    moment = timezone.localtime(start, zone)
+    for _ in range(366):
+        day = moment.date()
+        day_open = datetime.combine(day, opening, zone)
+        day_close = datetime.combine(day, closing, zone)
+        if cal.is_workday(day) and moment < day_close:
+            moment = max(moment, day_open)
+            available = day_close - moment
+            if remaining <= available:
+                return moment + remaining
+            remaining -= available
+        moment = datetime.combine(day + ONE_DAY, opening, zone)
+    raise RuntimeError("no working hours within a year")

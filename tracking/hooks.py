@@ -13,6 +13,9 @@ Names in use:
 ``get_story``
     ``(case_id: int) -> object | None``: the case's story, if it has one; the
     object has ``title`` and ``edit_url``.
+
+``without_story``
+    ``(case_ids: list[int]) -> list[int]``: those of the cases that have no story.
 """
 
 from __future__ import annotations

@@ -648,6 +648,8 @@ EVENT_LABELS = {
     "extend": _("Deadline extended"),
     "callback": _("Callback"),
     "story": _("Hot Tracking story started"),
+    "warning": _("Early warning: deadline near"),
+    "reminder": _("Reminder: deadline passed"),
     "note": _("Note"),
 }
 
@@ -830,3 +832,31 @@ class CensorRule(models.Model):
                     {"pattern": _("Not a valid regular expression: %(error)s")
                      % {"error": exc}}
                 ) from None
+
+
+class NoticeKind(models.TextChoices):
+    WARNING = "warning", _("Early warning")
+    REMINDER = "reminder", _("Reminder")
+
+
+class CaseNotice(models.Model):
+    """A warning or reminder sent for one deadline of a case: at most once each.
+
+    The unique constraint is what makes the scan exactly-once: however many scans
+    run at once, only one insert per case, kind and deadline succeeds.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "due_at"], name="case_notice_once_per_deadline"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case_id} {self.kind} {self.due_at:%Y-%m-%d %H:%M}"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger(__name__)
 
 # Events a department's liaisons are e-mailed about.
-DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder"}
+DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder", "warning"}
 
 
 @shared_task(
@@ -68,3 +68,13 @@ def notify_case_event(event_id: int) -> int:
         )
     send_mail(subject, body, None, sorted(recipients))
     return len(recipients)
+
+
+@shared_task(acks_late=True)
+def scan_overdue() -> dict:
+    """One pass of the overdue scan (beat runs it every few minutes)."""
+    from dataclasses import asdict
+
+    from .escalation import scan_overdue as scan
+
+    return asdict(scan())

@@ -232,6 +232,13 @@ TRACKING_DEFAULT_HANDLING_DAYS = int(
 TRACKING_DEFAULT_ESCALATION_DAYS = int(
     os.environ.get("TRACKING_DEFAULT_ESCALATION_DAYS", "3")
 )
+# Departments are warned this many working hours before a deadline (预警).
+TRACKING_EARLY_WARNING_HOURS = int(os.environ.get("TRACKING_EARLY_WARNING_HOURS", "4"))
+TRACKING_OFFICE_OPENING_TIME = time.fromisoformat(
+    os.environ.get("TRACKING_OFFICE_OPENING_TIME", "09:00")
+)
+# Cases one scan claims and handles per transaction.
+TRACKING_SCAN_BATCH_SIZE = int(os.environ.get("TRACKING_SCAN_BATCH_SIZE", "200"))
 # A case may be closed after this many unreachable callback attempts.
 TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE = int(
     os.environ.get("TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE", "3")
