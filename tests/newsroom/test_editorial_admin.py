@@ -4,7 +4,6 @@ rules, the case panel on story drafts, and editors' follow-up notices."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,11 +20,6 @@ from tracking import roles
 from tracking.models import CaseEvent, CensorRule, State
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
 
 
 def escalated_case(**kwargs):

@@ -24,13 +24,6 @@ ADDRESS = "幸福小区3号楼2单元401室"
 PERSONAL = (NAME, PHONE, ID_NUMBER, ADDRESS, "12345678")
 
 
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def column(db):
     return hot_tracking_column()

@@ -87,13 +87,6 @@ def frozen_now():
         yield
 
 
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def register(citizen: svc.CitizenData, subject: str, user, at) -> Case:
     return svc.case_register(
         kind=Kind.COMPLAINT,

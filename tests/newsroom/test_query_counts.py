@@ -69,13 +69,6 @@ def frozen_now():
         yield
 
 
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def assert_fixed_queries(client, url, expected, django_assert_num_queries):
     """GET ``url`` on a cache miss in ``expected`` queries, then from the cache.
 

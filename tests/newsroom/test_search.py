@@ -39,13 +39,6 @@ ADDRESS = "幸福小区3号楼2单元401室"
 PERSONAL = (NAME, PHONE, ID_NUMBER, ADDRESS, "建国", "幸福小区", "12345678")
 
 
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def publish(page):
     page.save_revision().publish()
     return page.__class__.objects.get(pk=page.pk)

@@ -51,13 +51,6 @@ def t(msgid: str) -> str:
         return gettext(msgid)
 
 
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def desk():
     return officer()
