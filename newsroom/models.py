@@ -295,17 +295,22 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
         return status_of(self.case.state)
 
     def get_context(self, request, *args, **kwargs):
+        from tracking.redaction import rules_for
+
         from .selectors import story_facts
 
         context = super().get_context(request, *args, **kwargs)
-        context["facts"] = story_facts(self)
+        # One read of the case's rules serves the timeline and the page redaction.
+        self._rules = rules_for(self.case)
+        context["facts"] = story_facts(self, rules=self._rules)
         context["follow_ups"] = FollowUpPage.objects.live().public().child_of(self)
         return context
 
     def redaction_rules(self, context):
         from tracking.redaction import rules_for
 
-        return rules_for(self.case)
+        rules = getattr(self, "_rules", None)
+        return rules if rules is not None else rules_for(self.case)
 
     @property
     def status_label(self):

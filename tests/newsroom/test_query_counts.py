@@ -48,7 +48,7 @@ NOW = aware(2026, 6, 10, 10)  # mid-year: every story falls in the same year
 # the amount of data.
 HOME_QUERIES = 12
 COLUMN_QUERIES = 16
-STORY_QUERIES = 23
+STORY_QUERIES = 22
 FOLLOW_UP_QUERIES = 17
 ARTICLE_QUERIES = 13
 
