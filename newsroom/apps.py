@@ -9,7 +9,7 @@ class NewsroomConfig(AppConfig):
 
     def ready(self):
         from tracking import hooks
-        from tracking.signals import case_changed
+        from tracking.signals import case_changed, case_event_recorded
 
         from . import receivers
 
@@ -17,6 +17,10 @@ class NewsroomConfig(AppConfig):
         hooks.register("get_story", receivers.get_story)
         hooks.register("without_story", receivers.without_story)
         case_changed.connect(receivers.on_case_changed, dispatch_uid="newsroom-case")
+        case_event_recorded.connect(
+            receivers.on_case_event_recorded, dispatch_uid="newsroom-case-event"
+        )
+        receivers.defer_workflow_mail()
         # The search index first: the page cache is invalidated after it, so a
         # page cached in between cannot hold results from the old index.
         self.connect_search_index()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
+from functools import partial
 
+from django.db import transaction
 from django.db.models.signals import post_delete
 
 from . import cache
-
-logger = logging.getLogger(__name__)
 
 # Case events after which a story's editors may owe the public a follow-up.
 FOLLOW_UP_ACTIONS = {"reply", "close", "reopen"}
@@ -24,19 +23,80 @@ def create_story(case_id: int, user=None):
 
 def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwargs):
     from .models import HotTrackingPage
-    from .tasks import notify_editors_of_case_event
 
-    if not HotTrackingPage.objects.filter(case_id=case_id).exists():
+    if HotTrackingPage.objects.filter(case_id=case_id).exists():
+        # The story renders the case live: its cached HTML is now stale.
+        cache.invalidate()
+
+
+def on_case_event_recorded(sender, *, case, event, **kwargs):
+    """Inside the case's transaction: owe the editors a notice of a follow-up."""
+    from tracking import outbox
+
+    from .models import HotTrackingPage
+
+    if event.action not in FOLLOW_UP_ACTIONS:
         return
-    # The story renders the case live: its cached HTML is now stale.
-    cache.invalidate()
-    if action in FOLLOW_UP_ACTIONS:
-        try:
-            notify_editors_of_case_event.delay(event_id)
-        except Exception:
-            # The case change is committed; a broker outage must not turn it into
-            # an error for the user. The editors see the change on the story.
-            logger.exception("could not queue the editors' notice for %s", event_id)
+    if HotTrackingPage.objects.filter(case_id=case.pk).exists():
+        outbox.send(
+            "newsroom.tasks.notify_editors_of_case_event",
+            event.pk,
+            now=event.created_at,
+        )
+
+
+def defer_workflow_mail():
+    """Send Wagtail's review e-mails after the commit, not inside the transaction.
+
+    A story draft is created and put into review inside the scan's transaction; if
+    that rolled back, editors would have been told of a draft that does not exist.
+    """
+    from wagtail.admin import signal_handlers as wagtail_mail
+    from wagtail.models import TaskState, WorkflowState
+    from wagtail.signals import (
+        task_submitted,
+        workflow_approved,
+        workflow_rejected,
+        workflow_submitted,
+    )
+
+    for signal, notifier, sender, uid in (
+        (
+            task_submitted,
+            wagtail_mail.task_submission_email_notifier,
+            TaskState,
+            "group_approval_task_submitted_email_notification",
+        ),
+        (
+            workflow_submitted,
+            wagtail_mail.workflow_submission_email_notifier,
+            WorkflowState,
+            "workflow_state_submitted_email_notification",
+        ),
+        (
+            workflow_rejected,
+            wagtail_mail.workflow_rejection_email_notifier,
+            WorkflowState,
+            "workflow_state_rejected_email_notification",
+        ),
+        (
+            workflow_approved,
+            wagtail_mail.workflow_approval_email_notifier,
+            WorkflowState,
+            "workflow_state_approved_email_notification",
+        ),
+    ):
+        signal.disconnect(sender=sender, dispatch_uid=uid)
+        signal.connect(
+            partial(_after_commit, notifier),
+            sender=sender,
+            weak=False,
+            dispatch_uid=f"newsroom-{uid}",
+        )
+
+
+def _after_commit(notifier, sender, **kwargs):
+    transaction.on_commit(partial(notifier, sender=sender, **kwargs))
 
 
 def _invalidate(**kwargs):

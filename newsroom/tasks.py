@@ -13,14 +13,13 @@ from django.utils.translation import gettext as _
 from tracking import roles
 
 
-@shared_task(
-    acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
-)
+@shared_task(acks_late=True)
 def notify_editors_of_case_event(event_id: int) -> int:
     """Tell the column's editors that a tracked case moved: a follow-up may be due.
 
     Each editor gets one admin notice and one e-mail per case event, however often
-    this runs. Returns the number of editors newly notified.
+    this runs (it is queued through the outbox, which retries failures). Returns
+    the number of editors newly notified.
     """
     from tracking.models import CaseEvent
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +27,7 @@ ONE_DAY = timedelta(days=1)
 # Chinese holidays never run longer than this many days in a row; a search that
 # walks further than this many days for one working day has a bug, not a holiday.
 _MAX_DAYS_PER_WORKDAY = 30
+
 
 def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
@@ -105,6 +108,32 @@ class WorkCalendar:
         return count
 
 
+_shared: ContextVar[WorkCalendar | None] = ContextVar("work_calendar", default=None)
+
+
+def current() -> WorkCalendar:
+    """The calendar shared by the enclosing :func:`shared`, else a fresh one."""
+    return _shared.get() or WorkCalendar()
+
+
+@contextmanager
+def shared():
+    """Within the block, deadline arithmetic reads each year's calendar once.
+
+    For work that computes many deadlines at one moment (a scan pass): it neither
+    re-reads the table per case nor repeats a missing year's warning per case.
+    Calendar edits made inside the block are not seen until it ends.
+    """
+    if _shared.get() is not None:
+        yield _shared.get()
+        return
+    token = _shared.set(WorkCalendar())
+    try:
+        yield _shared.get()
+    finally:
+        _shared.reset(token)
+
+
 def warn_missing_year(year: int) -> None:
     """Say loudly that deadlines in ``year`` are counted Monday–Friday."""
     logger.warning(
@@ -115,12 +144,12 @@ def warn_missing_year(year: int) -> None:
 
 
 def is_workday(day: date) -> bool:
-    return WorkCalendar().is_workday(day)
+    return current().is_workday(day)
 
 
 def add_working_days(start: date, days: int) -> date:
     """The Nth working day after ``start``; ``start`` itself never counts."""
-    return WorkCalendar().add_working_days(start, days)
+    return current().add_working_days(start, days)
 
 
 def end_of_day(day: date) -> datetime:
@@ -138,7 +167,7 @@ def working_days_overdue(due_at: datetime, now: datetime) -> int:
     """Full working days past ``due_at`` whose office hours have ended by ``now``."""
     if due_at >= now:
         return 0
-    cal = WorkCalendar()
+    cal = current()
     due_day = timezone.localtime(due_at, local_zone()).date()
     return cal.working_days_between(due_day, cal.last_completed_workday(now))
 
@@ -153,7 +182,7 @@ def overdue_cutoff(now: datetime, by_working_days: int = 0) -> datetime:
     """
     if by_working_days <= 0:
         return now
-    cal = WorkCalendar()
+    cal = current()
     last = cal.last_completed_workday(now)
     first_counted = cal.nth_workday_back(last, by_working_days)
     return datetime.combine(first_counted, datetime.min.time(), local_zone())
@@ -275,7 +304,7 @@ def import_csv(lines: Iterable[str], source: str = "csv") -> ImportResult:
 def add_working_hours(start: datetime, hours: float) -> datetime:
     """The instant ``hours`` office hours after ``start``, skipping nights,
     weekends and holidays (office hours: the opening and closing time settings)."""
-    cal = WorkCalendar()
+    cal = current()
     zone = local_zone()
     opening = settings.TRACKING_OFFICE_OPENING_TIME
     closing = settings.TRACKING_OFFICE_CLOSING_TIME

@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from . import hooks
+from . import calendar, hooks
 from .calendar import add_working_hours, overdue_cutoff
 from .exceptions import CaseError
 from .models import ESCALATABLE_STATES, Case, CaseNotice, Category, NoticeKind
@@ -142,8 +142,13 @@ def _stories() -> int:
 
 def scan_overdue(*, now: datetime | None = None, batch_size: int | None = None):
     """One pass of the scan; safe to run any number of times, in parallel."""
-    now = now or timezone.now()
-    batch_size = batch_size or settings.TRACKING_SCAN_BATCH_SIZE
+    with calendar.shared():
+        return _scan(
+            now or timezone.now(), batch_size or settings.TRACKING_SCAN_BATCH_SIZE
+        )
+
+
+def _scan(now: datetime, batch_size: int) -> ScanResult:
     result = ScanResult()
     horizon = add_working_hours(now, settings.TRACKING_EARLY_WARNING_HOURS)
     result.warned = _notices(

@@ -860,3 +860,41 @@ class CaseNotice(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.kind} {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class OutboxMessage(models.Model):
+    """A notification owed, written in the same transaction as its cause.
+
+    After the commit it is queued to a worker; if the broker is down, the worker
+    dies or the mail relay fails, the outbox sweep delivers it later. A message is
+    delivered under a row lock and marked sent in the handler's own transaction,
+    so two deliveries of one message never both succeed.
+    """
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # When the sweep should try next; empty once sent or given up.
+    due_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("outgoing notification")
+        verbose_name_plural = _("outgoing notifications")
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="outbox_due_idx",
+                condition=Q(due_at__isnull=False),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)}"
+
+    @property
+    def given_up(self) -> bool:
+        return self.sent_at is None and self.due_at is None

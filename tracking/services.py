@@ -40,7 +40,7 @@ from .models import (
     DepartmentResponse,
     State,
 )
-from .signals import case_changed
+from .signals import case_changed, case_event_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +182,13 @@ def _record_event(
 
 
 def _after_commit(case: Case, event: CaseEvent) -> None:
-    from .tasks import notify_case_event
+    """Owe the event's notifications (in this transaction), then tell receivers."""
+    from . import outbox
+    from .tasks import DEPARTMENT_NOTICES
 
-    notify_case_event.delay_on_commit(event.pk)
+    if event.action in DEPARTMENT_NOTICES and case.department_id:
+        outbox.send("tracking.tasks.notify_case_event", event.pk, now=event.created_at)
+    case_event_recorded.send(sender=Case, case=case, event=event)
     case_id, action, event_id = case.pk, event.action, event.pk
     transaction.on_commit(
         lambda: case_changed.send(

@@ -4,8 +4,14 @@
 with ``case_id``, ``action`` (a transition name or ``extend``, ``callback``,
 ``register``) and ``event_id``. Receivers (the newsroom, caches) must not assume
 they run inside that transaction, and must be safe to run twice.
+
+``case_event_recorded`` is sent inside that transaction, with ``case`` and
+``event``, right after the event is written: receivers that owe a notification
+record it in the outbox there (``tracking.outbox.send``), so it commits or rolls
+back with the change. They must not do slow work.
 """
 
 from django.dispatch import Signal
 
 case_changed = Signal()
+case_event_recorded = Signal()

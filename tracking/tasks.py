@@ -17,14 +17,13 @@ logger = logging.getLogger(__name__)
 DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder", "warning"}
 
 
-@shared_task(
-    acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5
-)
+@shared_task(acks_late=True)
 def notify_case_event(event_id: int) -> int:
     """E-mail the department's liaisons about an event on one of their cases.
 
-    Returns the number of recipients. Sending twice sends the same mail twice,
-    which the liaison can bear; losing it would be worse (``acks_late``).
+    Returns the number of recipients. Queued through the outbox, which retries a
+    failure. Sending twice sends the same mail twice, which the liaison can bear;
+    losing it would be worse.
     """
     from .models import CaseEvent
 
@@ -68,6 +67,22 @@ def notify_case_event(event_id: int) -> int:
         )
     send_mail(subject, body, None, sorted(recipients))
     return len(recipients)
+
+
+@shared_task(acks_late=True)
+def deliver_notification(message_id: int) -> bool:
+    """Send one outbox message now (queued right after the commit that owes it)."""
+    from .outbox import deliver
+
+    return deliver(message_id)
+
+
+@shared_task(acks_late=True)
+def deliver_due_notifications() -> int:
+    """The outbox sweep: send what was not sent in time, retry failures (beat)."""
+    from .outbox import deliver_due
+
+    return deliver_due()
 
 
 @shared_task(acks_late=True)

@@ -49,8 +49,6 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "cms",
-    "tracking",
-    "newsroom",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -65,6 +63,9 @@ INSTALLED_APPS = [
     "wagtail.search",
     "wagtail.admin",
     "wagtail",
+    # After wagtail.admin: newsroom re-wires Wagtail's review e-mails in ready().
+    "tracking",
+    "newsroom",
     "modelcluster",
     "taggit",
     "django_celery_beat",
@@ -243,6 +244,14 @@ TRACKING_SCAN_BATCH_SIZE = int(os.environ.get("TRACKING_SCAN_BATCH_SIZE", "200")
 TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE = int(
     os.environ.get("TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE", "3")
 )
+
+# Notifications not delivered this long after their commit are sent by the outbox
+# sweep (broker down, worker lost); failures are retried this many times.
+OUTBOX_REDELIVER_AFTER_SECONDS = int(
+    os.environ.get("OUTBOX_REDELIVER_AFTER_SECONDS", "120")
+)
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
+OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from newsroom.models import EditorNotice
 from newsroom.services import story_create_for_case
@@ -246,3 +248,53 @@ def test_accepting_and_dispatching_a_case_with_a_story_notifies_no_editor(
     ) == ["accept", "dispatch"]
     assert not EditorNotice.objects.exists()
     assert not mails_to(mailoutbox, newsroom["editors"])
+
+
+def test_a_notice_owed_while_the_broker_is_down_is_sent_by_the_sweep(
+    newsroom, story, desk, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from tracking import outbox, tasks
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Refused.")
+
+    monkeypatch.setattr(tasks.deliver_notification, "delay", refuse)
+    editors = newsroom["editors"]
+
+    replied = act(
+        django_capture_on_commit_callbacks,
+        svc.case_reply,
+        case=story.case_id,
+        user=desk,
+        text="已安排施划直行标线。",
+        now=NOW,
+    )
+
+    assert replied.action == "reply"  # the reply stands
+    assert not EditorNotice.objects.exists()
+    assert outbox.deliver_due(now=NOW + timedelta(minutes=5)) >= 1
+    assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+    assert mails_to(mailoutbox, editors) == Counter({u.pk: 1 for u in editors})
+    assert outbox.deliver_due(now=NOW + timedelta(hours=5)) == 0
+    assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+
+
+def test_the_review_mail_for_a_new_story_leaves_only_after_its_commit(
+    newsroom, mailoutbox, django_capture_on_commit_callbacks
+):
+    writers = [u for u in newsroom["editors"] if u.groups.filter(name=roles.EDITORS)]
+    case = case_in_state("supervised", department=DepartmentFactory())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            story_create_for_case(case=case, now=NOW)
+            raise RuntimeError("the scan's transaction fails afterwards")
+    assert mailoutbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        story_create_for_case(case=case, now=NOW)
+        assert mailoutbox == []
+
+    assert mails_to(mailoutbox, writers) == Counter({u.pk: 1 for u in writers})

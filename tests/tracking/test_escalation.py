@@ -180,3 +180,37 @@ def test_parallel_scans_escalate_and_remind_every_case_exactly_once(hot_tracking
     assert set(Case.objects.filter(pk__in=ids).values_list("state", flat=True)) == {
         State.SUPERVISED
     }
+
+
+def _calendar_reads(queries) -> int:
+    return sum("tracking_workingcalendar" in q["sql"] for q in queries)
+
+
+def test_a_pass_reads_the_working_calendar_once_however_many_cases_it_escalates():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    reads = []
+    for count in (2, 12):
+        category = CategoryFactory(escalation_threshold_days=3)
+        for _ in range(count):
+            dispatched(aware(2026, 11, 18, 18), category=category)
+        with CaptureQueriesContext(connection) as captured:
+            assert scan_overdue(now=NOW).escalated == count
+        reads.append(_calendar_reads(captured.captured_queries))
+
+    assert reads[0] == reads[1]
+    assert reads[0] <= 2  # at most one query per year touched
+
+
+def test_a_missing_year_is_warned_about_once_per_pass(caplog):
+    from tracking.models import WorkingCalendar
+
+    WorkingCalendar.objects.all().delete()
+    for _ in range(5):
+        dispatched(aware(2026, 11, 18, 18))
+
+    assert scan_overdue(now=NOW).escalated == 5
+
+    warnings = [r for r in caplog.records if "No official working calendar" in r.message]
+    assert len(warnings) == 1
