@@ -8,7 +8,15 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets import BooleanRadioSelect
 
-from .models import Case, Category, Department, Kind, State, WorkingCalendar
+from .models import (
+    Case,
+    Category,
+    Department,
+    Kind,
+    OutboxMessage,
+    State,
+    WorkingCalendar,
+)
 
 
 class CaseFilterSet(WagtailFilterSet):
@@ -78,3 +86,28 @@ class WorkingCalendarFilterSet(WagtailFilterSet):
     class Meta:
         model = WorkingCalendar
         fields = ["is_workday"]
+
+
+class OutboxFilterSet(WagtailFilterSet):
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[
+            ("pending", _("Waiting or retrying")),
+            ("sent", _("Sent")),
+            ("given_up", _("Given up")),
+        ],
+        method="filter_status",
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
+    )
+
+    class Meta:
+        model = OutboxMessage
+        fields = ["task"]
+
+    def filter_status(self, queryset, name, value):
+        return {
+            "pending": queryset.filter(sent_at__isnull=True, due_at__isnull=False),
+            "sent": queryset.filter(sent_at__isnull=False),
+            "given_up": queryset.filter(sent_at__isnull=True, due_at__isnull=True),
+        }.get(value, queryset)

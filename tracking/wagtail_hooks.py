@@ -8,13 +8,23 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
-from wagtail.admin.ui.tables import BooleanColumn, Column, UserColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, TitleColumn, UserColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 
 from . import views
-from .filters import CaseFilterSet, WorkingCalendarFilterSet
+from .filters import CaseFilterSet, OutboxFilterSet, WorkingCalendarFilterSet
 from .forms import CallForm, CaseRegisterForm, CensorRuleForm
-from .models import Call, Case, Category, CensorRule, Department, WorkingCalendar
+from .models import (
+    Call,
+    Case,
+    Category,
+    CensorRule,
+    Department,
+    OutboxMessage,
+    WorkingCalendar,
+)
 
 
 class HotlineModelViewSet(ModelViewSet):
@@ -245,6 +255,53 @@ class CensorRuleViewSet(HotlineModelViewSet):
         )
 
 
+class ViewOnlyPolicy(ModelPermissionPolicy):
+    """Whoever may view may only view: rows change through their own code."""
+
+    def user_has_permission(self, user, action):
+        return action == "view" and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+
+register_permission_policy(OutboxMessage, ViewOnlyPolicy(OutboxMessage))
+
+
+class OutboxViewSet(HotlineModelViewSet):
+    """Outgoing notifications, for administrators: what waits, what failed, why."""
+
+    model = OutboxMessage
+    name = "tracking_outbox"
+    url_prefix = "tracking/outbox"
+    icon = "mail"
+    menu_label = _("Outgoing notifications")
+    filterset_class = OutboxFilterSet
+    inspect_view_enabled = True
+    list_per_page = 100
+    form_fields = ["task"]  # never shown: there is no add or edit view
+
+    @property
+    def list_display(self):
+        return [
+            TitleColumn(
+                "task",
+                label=OutboxMessage._meta.get_field("task").verbose_name,
+                url_name=self.get_url_name("inspect"),
+            ),
+            "args",
+            "created_at",
+            "sent_at",
+            "attempts",
+            "due_at",
+            "last_error",
+        ]
+
+    def get_urlpatterns(self):
+        allowed = {"index", "index_results", "inspect"}
+        return [p for p in super().get_urlpatterns() if p.name in allowed]
+
+
 class HotlineViewSetGroup(ModelViewSetGroup):
     menu_label = _("Hotline")
     menu_icon = "mobile-alt"
@@ -256,6 +313,7 @@ class HotlineViewSetGroup(ModelViewSetGroup):
         CategoryViewSet,
         WorkingCalendarViewSet,
         CensorRuleViewSet,
+        OutboxViewSet,
     )
 
 

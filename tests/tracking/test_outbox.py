@@ -226,3 +226,76 @@ def test_beat_runs_the_sweep_every_minute(django_db_setup):
     assert task.task == "tracking.tasks.deliver_due_notifications"
     assert (task.interval.every, task.interval.period) == (1, "minutes")
     assert task.enabled
+
+
+def test_given_up_messages_can_be_retried_after_the_relay_is_repaired(
+    department, broker_down, relay, settings, mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    liaison(department)
+    relay.down = True
+    dispatch(
+        case_in_state("accepted", department=department),
+        department,
+        django_capture_on_commit_callbacks,
+    )
+    outbox.deliver_due(now=NOW + timedelta(minutes=5))
+    assert OutboxMessage.objects.get().given_up
+
+    relay.down = False
+    call_command("deliver_notifications", stdout=StringIO())
+    assert mailoutbox == []  # given up stays given up
+
+    out = StringIO()
+    call_command("deliver_notifications", "--retry-given-up", stdout=out)
+    assert "sent 1" in out.getvalue()
+    assert len(mailoutbox) == 1
+
+
+# --- the administrators' listing ------------------------------------------------
+
+OUTBOX_URL = "/admin/tracking/outbox/"
+
+
+def test_administrators_see_what_waits_and_why_it_failed(
+    department, broker_down, relay, admin_client, django_capture_on_commit_callbacks
+):
+    liaison(department)
+    relay.down = True
+    for _ in range(2):
+        dispatch(
+            case_in_state("accepted", department=department),
+            department,
+            django_capture_on_commit_callbacks,
+        )
+    failing = OutboxMessage.objects.earliest("pk")
+    outbox.deliver(failing.pk, now=NOW)
+
+    response = admin_client.get(OUTBOX_URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "SMTPServerDisconnected" in html
+    assert "tracking.tasks.notify_case_event" in html
+    assert f"{OUTBOX_URL}edit/" not in html
+    assert f"{OUTBOX_URL}new/" not in html
+    assert admin_client.get(f"{OUTBOX_URL}inspect/{failing.pk}/").status_code == 200
+
+    pending = admin_client.get(OUTBOX_URL, {"status": "pending"}).content.decode()
+    assert pending.count(f"{OUTBOX_URL}inspect/") == 2
+    sent = admin_client.get(OUTBOX_URL, {"status": "sent"}).content.decode()
+    assert f"{OUTBOX_URL}inspect/" not in sent
+
+
+def test_staff_without_the_permission_cannot_see_the_outbox(client):
+    from tests.factories import supervisor
+
+    client.force_login(supervisor())
+
+    response = client.get(OUTBOX_URL)
+
+    assert response.status_code in (302, 403)
