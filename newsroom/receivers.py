@@ -144,13 +144,15 @@ def get_story(case_id: int) -> StoryRef | None:
     )
 
 
-def without_story(case_ids: list[int]) -> list[int]:
-    """The ``without_story`` hook of tracking: which of these cases lack a story."""
+def without_story(cases, limit: int) -> list[int]:
+    """The ``without_story`` hook of tracking: up to ``limit`` of ``cases`` (a
+    queryset) that have no story, oldest escalation first."""
+    from django.db.models import Exists, OuterRef
+
     from .models import HotTrackingPage
 
-    have = set(
-        HotTrackingPage.objects.filter(case_id__in=case_ids).values_list(
-            "case_id", flat=True
-        )
+    return list(
+        cases.exclude(Exists(HotTrackingPage.objects.filter(case_id=OuterRef("pk"))))
+        .order_by("escalated_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    return [pk for pk in case_ids if pk not in have]

@@ -546,7 +546,11 @@ def _attach(request: pytest.FixtureRequest, harness: Any) -> None:
 
 @pytest.fixture
 def redis_server(request, tmp_path_factory):
-    """A private Redis on a free port (the shared one is never touched)."""
+    """A private Redis on a free port (the shared one is never touched).
+
+    ``redis_server.stop()`` and ``.start()`` make a broker outage: it comes back on
+    the same port, empty (no persistence), so clients reconnect to the same URL.
+    """
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
     server = RedisServer(tmp_path_factory.mktemp("redis"))

@@ -123,21 +123,35 @@ def _escalate(queryset, now: datetime, batch_size: int) -> list[int]:
             return escalated
 
 
-def _stories() -> int:
-    """Create the story of every escalated case that has none yet (catch-up too)."""
+def _stories(batch_size: int) -> int:
+    """Create the story of every escalated case that has none yet (catch-up too).
+
+    Each case is claimed with ``SKIP LOCKED`` while its story is made, so parallel
+    scans take different cases instead of queuing on the same one; only stories
+    made by this pass are counted.
+    """
     if not hooks.is_registered("create_story"):
         return 0
     created = 0
-    supervised = Case.objects.filter(escalated_at__isnull=False, closed_at__isnull=True)
-    ids = hooks.call("without_story", list(supervised.values_list("pk", flat=True)))
-    for case_id in ids or []:
-        try:
-            hooks.call("create_story", case_id)
-            created += 1
-        except Exception:
-            # Level-triggered: the next pass tries again; the escalation stands.
-            logger.exception("story for case %s failed", case_id)
-    return created
+    tried: set[int] = set()
+    tracked = Case.objects.filter(escalated_at__isnull=False, closed_at__isnull=True)
+    while True:
+        ids = hooks.call("without_story", tracked.exclude(pk__in=tried), batch_size)
+        if not ids:
+            return created
+        for case_id in ids:
+            tried.add(case_id)
+            try:
+                with transaction.atomic():
+                    if not _claim(Case.objects.filter(pk=case_id), 1):
+                        continue  # another scan is making this story
+                    if hooks.call("get_story", case_id) is not None:
+                        continue  # made meanwhile
+                    hooks.call("create_story", case_id)
+                    created += 1
+            except Exception:
+                # Level-triggered: the next pass tries again; the escalation stands.
+                logger.exception("story for case %s failed", case_id)
 
 
 def scan_overdue(*, now: datetime | None = None, batch_size: int | None = None):
@@ -161,5 +175,5 @@ def _scan(now: datetime, batch_size: int) -> ScanResult:
         Case.objects.overdue(now), NoticeKind.REMINDER, now, batch_size
     )
     result.escalated = len(_escalate(escalation_candidates(now), now, batch_size))
-    result.stories = _stories()
+    result.stories = _stories(batch_size)
     return result

@@ -15,7 +15,8 @@ Names in use:
     object has ``title`` and ``edit_url``.
 
 ``without_story``
-    ``(case_ids: list[int]) -> list[int]``: those of the cases that have no story.
+    ``(cases: QuerySet[Case], limit: int) -> list[int]``: the ids of up to ``limit``
+    of these cases that have no story, oldest escalation first.
 """
 
 from __future__ import annotations

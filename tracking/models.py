@@ -373,6 +373,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["department", "state"], name="case_department_state_idx"
             ),
+            # Cases the paper tracks now (escalated, open): the scan's story check.
+            models.Index(
+                fields=["escalated_at"],
+                name="case_tracked_idx",
+                condition=Q(escalated_at__isnull=False, closed_at__isnull=True),
+            ),
         ]
         permissions = [
             ("view_all_cases", _("Can see cases of every department")),

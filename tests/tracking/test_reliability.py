@@ -180,6 +180,7 @@ def test_two_workers_and_two_beats_escalate_a_thousand_cases_exactly_once(
     results = celery.task_results(SCAN)
     assert sum(r["escalated"] for r in results) == len(cases)
     assert sum(r["reminded"] for r in results) == len(cases)
+    assert sum(r["stories"] for r in results) == len(cases)
     # ...and both workers took part.
     shares = [
         sum(r["escalated"] for r in celery.task_results(SCAN, worker))
