@@ -214,3 +214,33 @@ def test_a_missing_year_is_warned_about_once_per_pass(caplog):
 
     warnings = [r for r in caplog.records if "No official working" in r.message]
     assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    "moment, days_overdue, supervised",
+    [
+        (aware(2026, 10, 1, 10), 0, False),  # National Day
+        (aware(2026, 10, 7, 20), 0, False),  # last day of the holiday
+        (aware(2026, 10, 8, 17), 0, False),  # first working day, office open
+        (aware(2026, 10, 8, 18, 30), 1, True),  # ... and after it closed
+    ],
+)
+def test_with_the_clock_at_national_day_the_beat_task_escalates_only_after_it(
+    moment, days_overdue, supervised
+):
+    import time_machine
+
+    category = CategoryFactory(escalation_threshold_days=1)
+    case = dispatched(aware(2026, 9, 30, 18), category=category)
+
+    with time_machine.travel(moment, tick=False):
+        assert Case.objects.get(pk=case.pk).working_days_overdue() == days_overdue
+        assert Case.objects.overdue(by_working_days=1).filter(pk=case.pk).exists() is (
+            supervised
+        )
+        result = scan_task.run()
+
+    assert result["escalated"] == int(supervised)
+    assert Case.objects.get(pk=case.pk).state == (
+        State.SUPERVISED if supervised else State.DISPATCHED
+    )
