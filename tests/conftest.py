@@ -33,6 +33,22 @@ def calendar_2026(db):
 
 
 @pytest.fixture
+def broker_down(monkeypatch):
+    """Queuing a notification fails as it does when the broker refuses connections.
+
+    (The real outage, with a real worker and Redis, is in test_reliability.py.)
+    """
+    from kombu.exceptions import OperationalError
+
+    from tracking import tasks
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Refused.")
+
+    monkeypatch.setattr(tasks.deliver_notification, "delay", refuse)
+
+
+@pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
 

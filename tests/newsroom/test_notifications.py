@@ -251,16 +251,10 @@ def test_accepting_and_dispatching_a_case_with_a_story_notifies_no_editor(
 
 
 def test_a_notice_owed_while_the_broker_is_down_is_sent_by_the_sweep(
-    newsroom, story, desk, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+    newsroom, story, desk, mailoutbox, broker_down, django_capture_on_commit_callbacks
 ):
-    from kombu.exceptions import OperationalError
+    from tracking import outbox
 
-    from tracking import outbox, tasks
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Refused.")
-
-    monkeypatch.setattr(tasks.deliver_notification, "delay", refuse)
     editors = newsroom["editors"]
 
     replied = act(

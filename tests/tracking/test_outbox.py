@@ -13,7 +13,6 @@ from smtplib import SMTPServerDisconnected
 import pytest
 from django.db import transaction
 from django_celery_beat.models import PeriodicTask
-from kombu.exceptions import OperationalError
 
 from tests.factories import DepartmentFactory, aware, case_in_state, liaison, officer
 from tracking import outbox, tasks
@@ -28,14 +27,6 @@ NOW = aware(2026, 3, 18, 10)
 @pytest.fixture
 def department():
     return DepartmentFactory(name="路灯管理所", email="ldglc@example.gov.cn")
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Refused.")
-
-    monkeypatch.setattr(tasks.deliver_notification, "delay", refuse)
 
 
 @pytest.fixture
