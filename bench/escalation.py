@@ -64,6 +64,8 @@ from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from _common import human, load_average
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -125,21 +127,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def human(n: int) -> str:
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n >= 1000 and n % 1000 == 0:
-        return f"{n // 1000}k"
-    return str(n)
-
-
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def load_average() -> str:
-    # Timings on a busy machine drift; the load average says how busy it was.
-    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # --- scratch databases and Redis ------------------------------------------------------

@@ -38,6 +38,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _common import human, load_average
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INDEX_NAME = "case_awaiting_due_idx"
 OVERDUE = 500
@@ -76,14 +78,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
-
-
-def human(n: int) -> str:
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n >= 1000 and n % 1000 == 0:
-        return f"{n // 1000}k"
-    return str(n)
 
 
 # --- child process: one backend --------------------------------------------------
@@ -419,11 +413,6 @@ def summarize(args, outcomes: dict) -> bool:
                     shown = f"!! NOT USING {INDEX_NAME}: " + " | ".join(plan[:4])
                 print(f"{backend} plan at {human(size)}: {shown}")
     return ok
-
-
-def load_average() -> str:
-    # Timings on a busy machine drift; the load average says how busy it was.
-    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:

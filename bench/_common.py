@@ -1,0 +1,19 @@
+"""Small helpers the benchmarks share (run them as ``python bench/<name>.py``)."""
+
+from __future__ import annotations
+
+import os
+
+
+def human(n: int) -> str:
+    """1000000 -> '1M', 10000 -> '10k'."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def load_average() -> str:
+    # Timings on a busy machine drift; the load average says how busy it was.
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
