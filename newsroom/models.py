@@ -8,7 +8,7 @@ page is rendered, so a department's answer shows without an editor touching it.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import Paginator
 from django.db import models
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
@@ -198,12 +198,8 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         paginator = Paginator(self.filtered_stories(request.GET), STORIES_PER_PAGE)
-        try:
-            page_obj = paginator.page(request.GET.get("page", 1))
-        except PageNotAnInteger:
-            page_obj = paginator.page(1)
-        except EmptyPage:
-            page_obj = paginator.page(paginator.num_pages)
+        # Not a number: the first page; past the end: the last.
+        page_obj = paginator.get_page(request.GET.get("page"))
         context["page_obj"] = page_obj
         context["items"] = load_specific_items(page_obj.object_list)
         context["statuses"] = StoryStatus.choices

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 
 from . import search as search_index
@@ -14,12 +14,8 @@ def search(request):
     query = request.GET.get("q", "").strip()[: search_index.MAX_QUERY_LENGTH]
     matches = search_index.search(query)
     paginator = Paginator(matches.rows, search_index.RESULTS_PER_PAGE)
-    try:
-        page_obj = paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        page_obj = paginator.page(1)
-    except EmptyPage:
-        page_obj = paginator.page(paginator.num_pages)
+    # Not a number: the first page; past the end: the last.
+    page_obj = paginator.get_page(request.GET.get("page"))
     response = TemplateResponse(
         request,
         "newsroom/search.html",

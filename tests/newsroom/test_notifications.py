@@ -145,8 +145,16 @@ def test_an_editor_who_joins_later_is_notified_on_the_retry(
     )
 
 
-def test_closing_after_a_satisfied_callback_notifies_once_more(
-    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    "outcome, service, action",
+    [
+        ("satisfied", svc.case_close, "close"),
+        ("dissatisfied", svc.case_reopen, "reopen"),
+    ],
+)
+def test_closing_or_reopening_after_the_callback_notifies_once_more(
+    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks,
+    outcome, service, action,
 ):
     editors = newsroom["editors"]
     act(
@@ -154,50 +162,23 @@ def test_closing_after_a_satisfied_callback_notifies_once_more(
         svc.callback_record,
         case=story.case_id,
         user=desk,
-        outcome="satisfied",
+        outcome=outcome,
         now=NOW,
     )
     assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
 
-    closed = act(
+    event = act(
         django_capture_on_commit_callbacks,
-        svc.case_close,
+        service,
         case=story.case_id,
         user=desk,
         now=NOW,
     )
 
-    assert closed.action == "close"
+    assert event.action == action
     assert notices_of(editors) == Counter({u.pk: 2 for u in editors})
     assert mails_to(mailoutbox, editors) == Counter({u.pk: 2 for u in editors})
-    assert EditorNotice.objects.filter(event_id=closed.pk).count() == 5
-
-
-def test_reopening_after_a_dissatisfied_callback_notifies_once_more(
-    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks
-):
-    editors = newsroom["editors"]
-    act(
-        django_capture_on_commit_callbacks,
-        svc.callback_record,
-        case=story.case_id,
-        user=desk,
-        outcome="dissatisfied",
-        now=NOW,
-    )
-
-    reopened = act(
-        django_capture_on_commit_callbacks,
-        svc.case_reopen,
-        case=story.case_id,
-        user=desk,
-        now=NOW,
-    )
-
-    assert reopened.action == "reopen"
-    assert notices_of(editors) == Counter({u.pk: 2 for u in editors})
-    assert mails_to(mailoutbox, editors) == Counter({u.pk: 2 for u in editors})
-    assert EditorNotice.objects.filter(event_id=reopened.pk).count() == 5
+    assert EditorNotice.objects.filter(event_id=event.pk).count() == 5
 
 
 def test_a_case_without_a_story_notifies_no_editor(
