@@ -17,3 +17,26 @@ def human(n: int) -> str:
 def load_average() -> str:
     # Timings on a busy machine drift; the load average says how busy it was.
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def spread(values) -> tuple[float, float, float]:
+    """Median, minimum and maximum of repeated measurements of one thing.
+
+    One figure of a noisy measurement hides how far apart the repeats landed; the
+    median with its range says both.
+    """
+    import statistics
+
+    values = list(values)
+    if not values:
+        raise ValueError("no measurements")
+    return statistics.median(values), min(values), max(values)
+
+
+def share(part: float, whole: float) -> float:
+    """``part`` as a percentage of ``whole`` (0 when ``whole`` is 0)."""
+    return 100.0 * part / whole if whole else 0.0

@@ -16,6 +16,7 @@ class NewsroomConfig(AppConfig):
         hooks.register("create_story", receivers.create_story)
         hooks.register("get_story", receivers.get_story)
         hooks.register("without_story", receivers.without_story)
+        hooks.register("story_cases_editable_by", receivers.story_cases_editable_by)
         case_changed.connect(receivers.on_case_changed, dispatch_uid="newsroom-case")
         case_event_recorded.connect(
             receivers.on_case_event_recorded, dispatch_uid="newsroom-case-event"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404, HttpResponse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from tracking.redaction import rules_for_cases
@@ -20,7 +21,10 @@ def column_feed(request, column, kind: str) -> HttpResponse:
     """The column's latest live public stories and articles as RSS or Atom.
 
     A story's item leads with its case's status as it is now ("[追踪中] ..."); all
-    text is redacted. Queries do not grow with the number of items.
+    text is redacted. The summary is plain text, but RSS descriptions and Atom
+    ``type="html"`` summaries are read as HTML: it is escaped for HTML here and
+    for XML by the writer, so a reader shows ``<b>`` as text, never as markup.
+    Queries do not grow with the number of items.
     """
     feed_class = FEED_CLASSES.get(kind)
     if feed_class is None:
@@ -54,7 +58,7 @@ def column_feed(request, column, kind: str) -> HttpResponse:
             title=public_text(item.title, item_rules),
             link=url,
             unique_id=url,
-            description=summary.strip(),
+            description=escape(summary.strip()),
             pubdate=item.first_published_at,
             updateddate=item.last_published_at,
             categories=categories,

@@ -8,12 +8,14 @@ page is rendered, so a department's answer shows without an editor touching it.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import models
-from django.utils.functional import SimpleLazyObject, cached_property
+from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
-from wagtail.contrib.routable_page.models import RoutablePageMixin, re_path
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageBlock
 from wagtail.models import Page
@@ -67,45 +69,94 @@ class BodyBlock(blocks.StreamBlock):
 
 
 class CachedPageMixin:
-    """Marks the page's public responses as cacheable (see newsroom.cache)."""
+    """Public pages: what they show is redacted text (newsroom.public), and their
+    responses may be kept by the page cache (newsroom.cache)."""
+
+    def cache_tags(self) -> set[str]:
+        """What this page shows depends on (besides the whole site)."""
+        from .cache import page_tag
+
+        return {page_tag(self.pk)}
+
+    def get_view_restrictions(self):
+        """The restrictions of this page and its ancestors, in one query by path
+        and read once per request (Wagtail checks before serving, we after). The
+        newsroom makes no aliases, which Wagtail's own version also resolves."""
+        from wagtail.models import PageViewRestriction
+
+        restrictions = getattr(self, "_view_restrictions", None)
+        if restrictions is None:
+            if self.alias_of_id:
+                return super().get_view_restrictions()
+            paths = [
+                self.path[:end]
+                for end in range(self.steplen, len(self.path) + 1, self.steplen)
+            ]
+            restrictions = PageViewRestriction.objects.filter(page__path__in=paths)
+            list(restrictions)
+            self._view_restrictions = restrictions
+        return restrictions
 
     def serve(self, request, *args, **kwargs):
-        from .cache import CACHEABLE
+        from . import cache
 
+        # Read before the page reads its data: a change during rendering is seen.
+        tag_versions = cache.versions({cache.SITE, *self.cache_tags()})
         response = super().serve(request, *args, **kwargs)
         if not getattr(request, "is_preview", False) and not (
             self.get_view_restrictions().exists()
         ):
-            setattr(response, CACHEABLE, True)
+            cache.mark_cacheable(response, (), tag_versions)
+            cache.set_canonical(
+                response,
+                getattr(request, "newsroom_canonical_query", None)
+                or print_query(request),
+            )
         return response
 
     def get_context(self, request, *args, **kwargs):
+        from . import public
+
         context = super().get_context(request, *args, **kwargs)
         context["print_view"] = request.GET.get("print") == "1"
-        # Lazy: subclasses add what they list after this runs.
-        context["redaction_rules"] = SimpleLazyObject(
-            lambda: self.redaction_rules(context)
-        )
+        rules = self.redaction_rules()
+        context["public"] = public.page(self, rules, parent=self.public_parent())
         return context
 
-    def redaction_rules(self, context) -> list:
-        """Rules for everything this page shows: automatic masks always apply;
-        here, the global censor rules (pages about a case add its own)."""
+    def public_parent(self):
+        """The page whose title this one shows above its own, if any."""
+        return None
+
+    def redaction_rules(self) -> list:
+        """Rules for the page's own text: automatic masks always apply; here, the
+        global censor rules (pages about a case add its own)."""
         from tracking.redaction import censor_rules
 
         return censor_rules()
 
     @staticmethod
-    def rules_of_listed(items) -> list:
-        """Global rules plus those of every case behind the listed stories."""
+    def cards_of(items, *, chars=None) -> list:
+        """Listed stories and articles as cards, each redacted with its own case's
+        rules (in one query for all)."""
         from tracking.redaction import rules_for_cases
+
+        from . import public
 
         cases = [item.case for item in items if getattr(item, "case_id", None)]
         by_case = rules_for_cases(cases)
-        rules = list(by_case[None])
-        for case in cases:
-            rules.extend(r for r in by_case[case.pk] if r not in rules)
-        return rules
+        kwargs = {"chars": chars} if chars else {}
+        return [
+            public.card(
+                item,
+                by_case[item.case_id if getattr(item, "case_id", None) else None],
+                **kwargs,
+            )
+            for item in items
+        ]
+
+
+def print_query(request) -> list[tuple[str, str]]:
+    return [("print", "1")] if request.GET.get("print") == "1" else []
 
 
 class PrintEditionMixin(models.Model):
@@ -130,19 +181,54 @@ class HomePage(CachedPageMixin, Page):
     class Meta:
         verbose_name = _("home page")
 
+    def route(self, request, path_components):
+        """Find the page of a URL in one query by its ``url_path`` (with the
+        story's case, department and citizen), not one query per level of the
+        tree; what is left of the path goes to that page's own routes (feeds)."""
+        if not path_components:
+            return super().route(request, path_components)
+        prefixes = {
+            self.url_path + "/".join(path_components[:n]) + "/": n
+            for n in range(1, len(path_components) + 1)
+        }
+        found = (
+            Page.objects.filter(url_path__in=list(prefixes), path__startswith=self.path)
+            .order_by("-depth")
+            .values_list("pk", "url_path", "content_type_id")
+            .first()
+        )
+        if found is None:
+            return super().route(request, path_components)
+        pk, url_path, content_type_id = found
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        pages = model.objects.all()
+        if model is HotTrackingPage:
+            pages = pages.select_related("case__department", "case__citizen")
+        page = pages.get(pk=pk)
+        return page.route(request, path_components[prefixes[url_path] :])
+
+    def cache_tags(self):
+        from .cache import LISTINGS
+
+        return {*super().cache_tags(), LISTINGS}
+
     def get_context(self, request, *args, **kwargs):
+        from . import public
+
         context = super().get_context(request, *args, **kwargs)
-        context["stories"] = list(
+        stories = list(
             HotTrackingPage.objects.live()
             .public()
             .select_related("case", "case__department", "case__citizen")
             .order_by("-first_published_at")[:6]
         )
-        context["columns"] = ColumnPage.objects.live().public().child_of(self)
+        context["cards"] = self.cards_of(stories)
+        rules = public.rules_key(self.redaction_rules())
+        context["columns"] = [
+            (column, public.text(column.title, rules))
+            for column in ColumnPage.objects.live().public().child_of(self)
+        ]
         return context
-
-    def redaction_rules(self, context):
-        return self.rules_of_listed(context["stories"])
 
 
 class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
@@ -181,35 +267,150 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
             .order_by("-first_published_at", "-pk")
         )
 
-    def filtered_stories(self, params):
-        """:meth:`stories` narrowed by status, department and year from ``params``."""
+    def filtered_stories(self, filters: dict):
+        """:meth:`stories` narrowed by valid filters (see :class:`StoryFilters`)."""
         pages = self.stories()
-        status = params.get("status")
-        department = params.get("department", "")
-        year = params.get("year", "")
-        if status in STATUS_STATES:
+        if status := filters.get("status"):
             pages = pages.filter(hottrackingpage__case__state__in=STATUS_STATES[status])
-        if department.isdigit():
-            pages = pages.filter(hottrackingpage__case__department_id=int(department))
-        if year.isdigit():
-            pages = pages.filter(first_published_at__year=int(year))
+        if department := filters.get("department"):
+            pages = pages.filter(hottrackingpage__case__department_id=department.pk)
+        if year := filters.get("year"):
+            pages = pages.filter(first_published_at__year=year)
         return pages
+
+    def cache_tags(self):
+        from .cache import LISTINGS
+
+        return {*super().cache_tags(), LISTINGS}
+
+    def departments(self):
+        """Departments with a live story: the department filter's choices."""
+        return Department.objects.filter(cases__story__live=True).distinct()
+
+    @path("")
+    def index_route(self, request, *args, **kwargs):
+        """The listing; a query with invalid or non-canonical filters is sent to
+        the canonical one, so that made-up values never make cache entries."""
+        filters = StoryFilters(request.GET, departments=self.departments())
+        paginator = Paginator(
+            self.filtered_stories(filters.valid()), STORIES_PER_PAGE
+        )
+        page_obj = paginator.get_page(filters.valid().get("page"))
+        canonical = filters.canonical(page=page_obj.number)
+        if canonical != filters.given():
+            return redirect(f"{request.path}{filters.url_query(canonical)}")
+        request.newsroom_canonical_query = canonical
+        request.newsroom_listing = (filters, page_obj)
+        return super().index_route(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        paginator = Paginator(self.filtered_stories(request.GET), STORIES_PER_PAGE)
-        # Not a number: the first page; past the end: the last.
-        page_obj = paginator.get_page(request.GET.get("page"))
+        filters, page_obj = getattr(request, "newsroom_listing", (None, None))
+        if filters is None:  # previews
+            filters = StoryFilters({}, departments=self.departments())
+            page_obj = Paginator(self.filtered_stories({}), STORIES_PER_PAGE).page(1)
         context["page_obj"] = page_obj
-        context["items"] = load_specific_items(page_obj.object_list)
+        context["filters"] = filters
+        context["cards"] = self.cards_of(load_specific_items(page_obj.object_list))
         context["statuses"] = StoryStatus.choices
-        context["departments"] = Department.objects.filter(
-            cases__story__live=True
-        ).distinct()
+        context["departments"] = filters.departments
+        if page_obj.has_previous():
+            context["previous_query"] = filters.url_query(
+                filters.canonical(page=page_obj.previous_page_number())
+            )
+        if page_obj.has_next():
+            context["next_query"] = filters.url_query(
+                filters.canonical(page=page_obj.next_page_number())
+            )
         return context
 
-    def redaction_rules(self, context):
-        return self.rules_of_listed(context.get("items", []))
+
+class StoryFilters:
+    """The column's filters parsed from a query: status, department, year, page.
+
+    A value outside its domain (a made-up status, a department without stories, a
+    year before the hotline or after next year, a page number that is not one) is
+    dropped; ``canonical()`` is the query the listing really answers.
+    """
+
+    FIRST_YEAR = 2000
+    MAX_PAGE = 100_000
+
+    def __init__(self, params, *, departments):
+        self.params = params
+        self.departments = list(departments)
+        self._valid = None
+
+    def given(self) -> list[tuple[str, str]]:
+        """The filter parameters of the request as sent (empty ones ignored)."""
+        return sorted(
+            (name, value)
+            for name in ("status", "department", "year", "page")
+            for value in self.params.getlist(name)
+            if value != ""
+        ) if hasattr(self.params, "getlist") else []
+
+    def valid(self) -> dict:
+        if self._valid is None:
+            self._valid = self._parse()
+        return self._valid
+
+    def _single(self, name) -> str | None:
+        values = [v for v in self.params.getlist(name) if v != ""]
+        return values[0] if len(values) == 1 else None
+
+    def _parse(self) -> dict:
+        from django.utils import timezone
+
+        valid = {}
+        if not hasattr(self.params, "getlist"):
+            return valid
+        status = self._single("status")
+        if status in STATUS_STATES:
+            valid["status"] = status
+        department = _ascii_int(self._single("department"))
+        by_pk = {d.pk: d for d in self.departments}
+        if department in by_pk:
+            valid["department"] = by_pk[department]
+        year = _ascii_int(self._single("year"))
+        if year is not None and self.FIRST_YEAR <= year <= timezone.now().year + 1:
+            valid["year"] = year
+        page = _ascii_int(self._single("page"))
+        if page is not None and 1 <= page <= self.MAX_PAGE:
+            valid["page"] = page
+        return valid
+
+    @property
+    def selected_department(self) -> int | None:
+        department = self.valid().get("department")
+        return department.pk if department is not None else None
+
+    def canonical(self, *, page: int = 1) -> list[tuple[str, str]]:
+        valid = self.valid()
+        query = []
+        if "status" in valid:
+            query.append(("status", valid["status"]))
+        if "department" in valid:
+            query.append(("department", str(valid["department"].pk)))
+        if "year" in valid:
+            query.append(("year", str(valid["year"])))
+        if page > 1:
+            query.append(("page", str(page)))
+        return sorted(query)
+
+    @staticmethod
+    def url_query(query) -> str:
+        from urllib.parse import urlencode
+
+        return f"?{urlencode(query)}" if query else ""
+
+
+def _ascii_int(value: str | None) -> int | None:
+    """``value`` as a plain decimal number, or None: ``str.isdigit()`` and ``int()``
+    accept ①, ² and 𝟙, which no filter means."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return None
+    return int(value)
 
 
 def load_specific_items(pages):
@@ -236,6 +437,14 @@ class YearIndexPage(CachedPageMixin, Page):
 
     class Meta:
         verbose_name = _("year index")
+
+    def cache_tags(self):
+        from .cache import LISTINGS
+
+        return {*super().cache_tags(), LISTINGS}
+
+    def public_parent(self):
+        return self.get_parent()
 
 
 class ArticlePage(CachedPageMixin, PrintEditionMixin, Page):
@@ -290,23 +499,39 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
     def status(self) -> str:
         return status_of(self.case.state)
 
-    def get_context(self, request, *args, **kwargs):
-        from tracking.redaction import rules_for
+    def cache_tags(self):
+        from .cache import case_tag
 
+        return {*super().cache_tags(), case_tag(self.case_id)}
+
+    def get_context(self, request, *args, **kwargs):
+        from django.db.models import Exists, OuterRef
+        from wagtail.models import PageViewRestriction
+
+        from . import public
         from .selectors import story_facts
 
         context = super().get_context(request, *args, **kwargs)
-        # One read of the case's rules serves the timeline and the page redaction.
-        self._rules = rules_for(self.case)
-        context["facts"] = story_facts(self, rules=self._rules)
-        context["follow_ups"] = FollowUpPage.objects.live().public().child_of(self)
+        rules = self.redaction_rules()
+        context["facts"] = story_facts(self, rules=rules)
+        rules = public.rules_key(rules)
+        context["follow_ups"] = [
+            (item, public.text(item.title, rules))
+            for item in FollowUpPage.objects.live()
+            .child_of(self)
+            # This page's own restrictions are checked: only the child's count.
+            .exclude(Exists(PageViewRestriction.objects.filter(page=OuterRef("pk"))))
+        ]
         return context
 
-    def redaction_rules(self, context):
+    def redaction_rules(self):
         from tracking.redaction import rules_for
 
+        # One read of the case's rules serves the page, its timeline and cards.
         rules = getattr(self, "_rules", None)
-        return rules if rules is not None else rules_for(self.case)
+        if rules is None:
+            rules = self._rules = rules_for(self.case)
+        return rules
 
     @property
     def status_label(self):
@@ -324,12 +549,32 @@ class FollowUpPage(CachedPageMixin, PrintEditionMixin, Page):
     subpage_types = []
     parent_page_types = ["newsroom.HotTrackingPage"]
 
-    def redaction_rules(self, context):
+    def story(self):
+        story = getattr(self, "_story", None)
+        if story is None:
+            story = self._story = (
+                HotTrackingPage.objects.filter(pk=self.get_parent().pk)
+                .select_related("case__citizen")
+                .first()
+            )
+        return story
+
+    def cache_tags(self):
+        from .cache import case_tag, page_tag
+
+        tags = super().cache_tags()
+        story = self.story()
+        if story is not None:
+            tags |= {case_tag(story.case_id), page_tag(story.pk)}
+        return tags
+
+    def public_parent(self):
+        return self.story()
+
+    def redaction_rules(self):
         from tracking.redaction import rules_for
 
-        story = HotTrackingPage.objects.filter(
-            pk=self.get_parent().pk
-        ).select_related("case__citizen").first()
+        story = self.story()
         return rules_for(story.case if story else None)
 
     class Meta:

@@ -8,9 +8,10 @@ from wagtail.admin.panels import Panel
 class CaseTimelinePanel(Panel):
     """The bound case's full timeline, and personal data still in the draft.
 
-    Editors write the story from the case; this shows them what happened (staff
-    view, unredacted) and warns them about any personal data left in the text
-    they are about to submit.
+    Editors write the story from the case; this shows them what happened, with
+    the notes redacted as the public would read them and the masked spots
+    highlighted, warns them about personal data left in the text they are about
+    to submit, and lets them add a censor rule for this case.
     """
 
     class BoundPanel(Panel.BoundPanel):
@@ -20,17 +21,34 @@ class CaseTimelinePanel(Panel):
             return bool(getattr(self.instance, "case_id", None))
 
         def get_context_data(self, parent_context=None):
-            from tracking.redaction import find_personal_data
+            from urllib.parse import urlencode
+
+            from django.urls import reverse
+
+            from tracking.redaction import (
+                find_personal_data,
+                redact_segments,
+                rules_for,
+            )
 
             context = super().get_context_data(parent_context)
             page = self.instance
             case = page.case
-            context["case"] = case
-            context["events"] = case.events.select_related("actor").order_by(
-                "created_at", "pk"
+            rules = rules_for(case)
+            events = list(
+                case.events.select_related("actor").order_by("created_at", "pk")
             )
+            context["case"] = case
+            context["events"] = [
+                (event, redact_segments(event.note, rules=rules)) for event in events
+            ]
             context["personal_data"] = find_personal_data(
                 draft_text(page), case=case
+            )
+            context["add_rule_url"] = (
+                reverse("tracking_censor_rules:add")
+                + "?"
+                + urlencode({"case": case.reference})
             )
             return context
 

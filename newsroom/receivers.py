@@ -25,8 +25,9 @@ def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwarg
     from .models import HotTrackingPage
 
     if HotTrackingPage.objects.filter(case_id=case_id).exists():
-        # The story renders the case live: its cached HTML is now stale.
-        cache.invalidate()
+        # The story renders the case live, the listings show its status: their
+        # cached HTML is now stale. Other stories' pages are not.
+        cache.invalidate(cache.case_tag(case_id), cache.LISTINGS)
 
 
 def on_case_event_recorded(sender, *, case, event, **kwargs):
@@ -99,18 +100,91 @@ def _after_commit(notifier, sender, **kwargs):
     transaction.on_commit(partial(notifier, sender=sender, **kwargs))
 
 
-def _invalidate(**kwargs):
-    cache.invalidate()
+def _invalidate_site(**kwargs):
+    """Structural changes (a page moved, renamed, unpublished, deleted, restricted;
+    a department renamed) may change any page's links or visibility. After the
+    commit too: a page rendered in between would be kept under the new version."""
+    cache.invalidate_on_commit(cache.SITE)
+
+
+def _on_page_published(sender, instance, **kwargs):
+    """The page, its parent (which lists it) and the listings change."""
+    tags = [cache.page_tag(instance.pk), cache.LISTINGS]
+    parent_path = instance.path[: -instance.steplen]
+    if parent_path:
+        from wagtail.models import Page
+
+        tags.extend(
+            cache.page_tag(pk)
+            for pk in Page.objects.filter(path=parent_path).values_list("pk", flat=True)
+        )
+    cache.invalidate_on_commit(*tags)
+
+
+def _on_censor_rule_changed(sender, instance, **kwargs):
+    """An emergency mask applies now, and a removed one stops at once."""
+    if instance.case_id:
+        tags = (cache.case_tag(instance.case_id), cache.LISTINGS)
+    else:
+        tags = (cache.SITE,)
+    cache.invalidate_on_commit(*tags)
+
+
+def _on_citizen_changed(sender, instance, created=False, **kwargs):
+    """A citizen's own data is masked on their cases' pages: those change."""
+    if created:
+        return
+    from .models import HotTrackingPage
+
+    case_ids = HotTrackingPage.objects.filter(case__citizen_id=instance.pk).values_list(
+        "case_id", flat=True
+    )
+    tags = [cache.case_tag(case_id) for case_id in case_ids]
+    if tags:
+        cache.invalidate_on_commit(*tags, cache.LISTINGS)
 
 
 def connect_page_signals():
-    from wagtail.models import Page
-    from wagtail.signals import page_published, page_slug_changed, page_unpublished
+    from django.db.models.signals import m2m_changed, post_save
+    from wagtail.models import Page, PageViewRestriction
+    from wagtail.signals import (
+        page_published,
+        page_slug_changed,
+        page_unpublished,
+        post_page_move,
+    )
 
-    page_published.connect(_invalidate, dispatch_uid="newsroom-published")
-    page_unpublished.connect(_invalidate, dispatch_uid="newsroom-unpublished")
-    page_slug_changed.connect(_invalidate, dispatch_uid="newsroom-slug")
-    post_delete.connect(_invalidate, sender=Page, dispatch_uid="newsroom-deleted")
+    from tracking.models import CensorRule, Citizen, Department
+
+    page_published.connect(_on_page_published, dispatch_uid="newsroom-published")
+    page_unpublished.connect(_invalidate_site, dispatch_uid="newsroom-unpublished")
+    page_slug_changed.connect(_invalidate_site, dispatch_uid="newsroom-slug")
+    post_page_move.connect(_invalidate_site, dispatch_uid="newsroom-moved")
+    post_delete.connect(_invalidate_site, sender=Page, dispatch_uid="newsroom-deleted")
+    for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
+        signal.connect(
+            _invalidate_site,
+            sender=PageViewRestriction,
+            dispatch_uid=f"newsroom-restriction-{suffix}",
+        )
+        signal.connect(
+            _on_censor_rule_changed,
+            sender=CensorRule,
+            dispatch_uid=f"newsroom-cache-censor-rule-{suffix}",
+        )
+        signal.connect(
+            _invalidate_site,
+            sender=Department,
+            dispatch_uid=f"newsroom-cache-department-{suffix}",
+        )
+    m2m_changed.connect(
+        _invalidate_site,
+        sender=PageViewRestriction.groups.through,
+        dispatch_uid="newsroom-restriction-groups",
+    )
+    post_save.connect(
+        _on_citizen_changed, sender=Citizen, dispatch_uid="newsroom-cache-citizen"
+    )
 
 
 @dataclass(frozen=True)
@@ -155,4 +229,21 @@ def without_story(cases, limit: int) -> list[int]:
         cases.exclude(Exists(HotTrackingPage.objects.filter(case_id=OuterRef("pk"))))
         .order_by("escalated_at", "pk")
         .values_list("pk", flat=True)[:limit]
+    )
+
+
+def story_cases_editable_by(user):
+    """The ``story_cases_editable_by`` hook of tracking: cases whose story ``user``
+    may edit (by Wagtail's page permissions)."""
+    from wagtail.permission_policies.pages import PagePermissionPolicy
+
+    from tracking.models import Case
+
+    from .models import HotTrackingPage
+
+    editable = PagePermissionPolicy().instances_user_has_permission_for(user, "change")
+    return Case.objects.filter(
+        pk__in=HotTrackingPage.objects.filter(pk__in=editable.values("pk")).values(
+            "case_id"
+        )
     )

@@ -93,29 +93,9 @@ def plain_text(value: str) -> str:
     return html.unescape(strip_tags(_BLOCK_TAGS.sub("\n", value)))
 
 
-# Full-width forms of what phone numbers, ID numbers and e-mail addresses are
-# written with; Chinese punctuation (，。：) is left alone.
-_FULL_WIDTH = {
-    code: code - 0xFEE0
-    for code in [
-        *range(0xFF10, 0xFF1A),  # ０-９
-        *range(0xFF21, 0xFF3B),  # Ａ-Ｚ
-        *range(0xFF41, 0xFF5B),  # ａ-ｚ
-        *map(ord, "＋－．＠＿％"),
-    ]
-}
-
-
 def public_text(text: str, rules: list[Rule]) -> str:
-    """``text`` fit for the public, also when personal data is typed full-width.
-
-    Redacted before folding, so literal masks match the citizen's data as stored,
-    and again after, so that １３９１２３４５６７８ is masked like 13912345678.
-    """
-    if not text:
-        return ""
-    text = redact(text, rules=rules)
-    return redact(text.translate(_FULL_WIDTH), rules=rules)
+    """``text`` fit for the public (redaction reads full-width digits as ASCII)."""
+    return redact(text, rules=rules) if text else ""
 
 
 def indexable_text(text: str, rules: list[Rule]) -> str:
@@ -317,11 +297,11 @@ def on_censor_rule_changed(sender, instance, **kwargs):
 
     A case's rule touches that case's pages; a global rule may touch any page.
     """
-    case_id = instance.case_id
-    if case_id:
-        transaction.on_commit(lambda: reindex_case_pages(case_id))
-    else:
-        transaction.on_commit(index_all)
+    # Never in the request: a global rule means reindexing every page. The
+    # outbox queues it to a worker after the commit and retries it if need be.
+    from tracking import outbox
+
+    outbox.send("newsroom.tasks.reindex_for_censor_rule", instance.case_id)
 
 
 def on_citizen_changed(sender, instance, created=False, **kwargs):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from tracking.exceptions import TransitionRefused
 from tracking.models import Case
 from tracking.redaction import redact, rules_for
 
@@ -18,8 +19,9 @@ from .models import ColumnPage, HotTrackingPage, YearIndexPage
 logger = logging.getLogger(__name__)
 
 
-class NoHotTrackingColumn(Exception):
-    """There is no column marked as the Hot Tracking column."""
+class NoHotTrackingColumn(TransitionRefused):
+    """There is no column marked as the Hot Tracking column: a refusal with its
+    message, like any other a case action can meet."""
 
 
 def hot_tracking_column() -> ColumnPage:

@@ -67,3 +67,14 @@ def publish_scheduled() -> None:
     from django.core.management import call_command
 
     call_command("publish_scheduled", verbosity=0)
+
+
+def reindex_for_censor_rule(case_id: int | None) -> int:
+    """Reindex what a censor rule may change: its case's pages, or every page for
+    a global rule. Run by a worker through the outbox, never in the request that
+    saved the rule. Returns the number of pages indexed."""
+    from . import search
+
+    if case_id:
+        return search.reindex_case_pages(case_id)
+    return search.index_all()

@@ -1,13 +1,16 @@
-"""Newsroom additions to the Wagtail admin: editors' follow-up notices, censor rules."""
+"""Newsroom additions to the Wagtail admin: editors' follow-up notices, censor
+rules, and what the page chooser offers."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
+from wagtail.permissions import page_permission_policy
 
 from .models import EditorNotice
 
@@ -53,3 +56,27 @@ def register_notice_urls():
     return [
         path("newsroom/notices/read/", mark_notices_read, name="newsroom_notices_read")
     ]
+
+
+def choosable_pages(pages, user):
+    """``pages`` narrowed to what ``user`` may see: pages that are live and public,
+    and every page under one the user holds any page permission on.
+
+    A department liaison holds none, so drafts and stories in review stay out of
+    the page chooser; editors keep their drafts. A permission covers the page's
+    subtree, so each becomes one path prefix, a filter the search backend can
+    apply to chooser searches too.
+    """
+    if not user.is_active:
+        return pages.none()
+    if user.is_superuser:
+        return pages
+    visible = pages.live_q() & ~pages.private_q()
+    for permission in page_permission_policy.get_cached_permissions_for_user(user):
+        visible |= Q(path__startswith=permission.page.path)
+    return pages.filter(visible)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def limit_page_chooser(pages, request):
+    return choosable_pages(pages, request.user)

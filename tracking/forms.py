@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from . import hooks
 from .models import (
     Call,
     CallbackMethod,
@@ -326,6 +327,10 @@ class CaseReferenceForm(WagtailAdminModelForm):
         cases = Case.objects.all()
         if self.for_user is not None:
             cases = Case.objects.visible_to(self.for_user)
+            # An editor may name the case of a story they may edit.
+            editable = hooks.call("story_cases_editable_by", self.for_user)
+            if editable is not None:
+                cases = cases | editable
         case = cases.filter(reference=reference).first()
         if case is None:
             raise forms.ValidationError(

@@ -17,6 +17,10 @@ Names in use:
 ``without_story``
     ``(cases: QuerySet[Case], limit: int) -> list[int]``: the ids of up to ``limit``
     of these cases that have no story, oldest escalation first.
+
+``story_cases_editable_by``
+    ``(user) -> QuerySet[Case] | None``: the cases whose story ``user`` may edit
+    (an editor adds censor rules for the case of a story they write).
 """
 
 from __future__ import annotations

@@ -801,7 +801,11 @@ class CensorRule(models.Model):
 
     pattern = models.CharField(_("text or pattern"), max_length=255)
     is_regex = models.BooleanField(_("regular expression"), default=False)
-    replacement = models.CharField(_("replacement"), max_length=100, default="***")
+    replacement = models.CharField(
+        _("replacement"), max_length=100, default="***",
+        help_text=_("Plain text, shown exactly as typed (markup is not needed and "
+                    "is shown as text)."),
+    )
     case = models.ForeignKey(
         Case,
         verbose_name=_("case"),
@@ -828,16 +832,31 @@ class CensorRule(models.Model):
         return f"{self.pattern} → {self.replacement}"
 
     def clean(self):
-        import re
+        from .redaction import check_rule_pattern, check_rule_replacement
 
-        if self.is_regex:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValidationError(
-                    {"pattern": _("Not a valid regular expression: %(error)s")
-                     % {"error": exc}}
-                ) from None
+        errors = {}
+        if any(ch in self.replacement for ch in "\r\n\t\x00\ue000\ue001"):
+            errors["replacement"] = _(
+                "The replacement is plain text on one line."
+            )
+        if self.is_regex and self.pattern:
+            problem = check_rule_pattern(self.pattern)
+            if problem == "too slow":
+                errors["pattern"] = _(
+                    "This pattern takes too long on some texts (it backtracks "
+                    "without end, like (a|aa)+$): write it more simply."
+                )
+            elif problem:
+                errors["pattern"] = _(
+                    "Not a valid regular expression: %(error)s"
+                ) % {"error": problem}
+            elif group := check_rule_replacement(self.pattern, self.replacement):
+                errors["replacement"] = _(
+                    "The replacement refers to group %(group)s, which the pattern "
+                    "does not have."
+                ) % {"group": group}
+        if errors:
+            raise ValidationError(errors)
 
 
 class NoticeKind(models.TextChoices):

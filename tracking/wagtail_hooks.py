@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
 from wagtail.admin.ui.tables import BooleanColumn, Column, TitleColumn, UserColumn
+from wagtail.admin.views.generic.models import CreateView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
@@ -225,8 +226,19 @@ class WorkingCalendarViewSet(HotlineModelViewSet):
         ]
 
 
+class CensorRuleCreateView(CreateView):
+    def get_initial(self):
+        # "Add a censor rule for this case", from a story's edit page.
+        initial = super().get_initial()
+        reference = self.request.GET.get("case", "")[:24]
+        if reference:
+            initial["case_reference"] = reference
+        return initial
+
+
 class CensorRuleViewSet(HotlineModelViewSet):
     model = CensorRule
+    add_view_class = CensorRuleCreateView
     name = "tracking_censor_rules"
     url_prefix = "tracking/censor-rules"
     icon = "warning"
