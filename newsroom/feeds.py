@@ -23,7 +23,8 @@ def column_feed(request, column, kind: str) -> HttpResponse:
     A story's item leads with its case's status as it is now ("[追踪中] ..."); all
     text is redacted. The summary is plain text, but RSS descriptions and Atom
     ``type="html"`` summaries are read as HTML: it is escaped for HTML here and
-    for XML by the writer, so a reader shows ``<b>`` as text, never as markup.
+    for XML by the writer, so a reader shows ``<b>`` as text, never as markup
+    (RSS titles too; Atom titles are declared text).
     Queries do not grow with the number of items.
     """
     feed_class = FEED_CLASSES.get(kind)
@@ -54,8 +55,10 @@ def column_feed(request, column, kind: str) -> HttpResponse:
             }
             categories.append(label)
         url = item.get_full_url(request)
+        title = public_text(item.title, item_rules)
         feed.add_item(
-            title=public_text(item.title, item_rules),
+            # Atom titles are text; RSS leaves it open, and readers take HTML.
+            title=escape(title) if kind == "rss" else title,
             link=url,
             unique_id=url,
             description=escape(summary.strip()),

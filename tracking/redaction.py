@@ -54,8 +54,8 @@ MASKED = "***"
 # --- Automatic masks ----------------------------------------------------------------
 
 # What may stand between the digits of one number as people type them: spaces,
-# hyphens and dashes, dots; at most two in a row ("139 - 1234 - 5678").
-_SEP = r"[ \-.\u3000\u2010-\u2015]{0,2}"
+# hyphens and dashes, dots; at most three in a row ("139 - 1234 - 5678").
+_SEP = r"[ \-.\u3000\u2010-\u2015]{0,3}"
 # Not in the middle of a longer number: no digit, nor digit and separator, before.
 _NO_DIGIT_BEFORE = r"(?<![0-9])(?<![0-9][ \-.])"
 _NO_DIGIT_AFTER = r"(?![0-9])(?![ \-.][0-9])"
@@ -303,10 +303,11 @@ def private_address_parts(address: str) -> list[str]:
     rest = address[position:]
     if not rest:
         return []
-    parts = {rest}
+    house_number = re.compile(r"[0-9]+号")
+    parts = {street + rest if house_number.fullmatch(rest) else rest}
     for match in _PRIVATE_ADDRESS_PART.finditer(rest):
         part = match.group(0)
-        if re.fullmatch(r"[0-9]+号", part):
+        if house_number.fullmatch(part):
             part = street + part if street else ""
         if len(part) >= 2:
             parts.add(part)

@@ -268,3 +268,137 @@ def test_find_personal_data_lists_each_kind_of_hit(citizen_case):
 def test_find_personal_data_finds_nothing_in_clean_text(citizen_case):
     assert find_personal_data("已施划标线，拨打8890、88900000或0531-88900000。") == []
     assert find_personal_data("", case=citizen_case) == []
+
+
+# --- numbers as people really write them ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "139 123 45678",
+        "1391 234 5678",
+        "13912 345678",
+        "139.1234.5678",
+        "139 - 1234 - 5678",
+        "0086 139 1234 5678",
+        "１３９　１２３４　５６７８",
+    ],
+)
+def test_mobiles_in_any_grouping_are_masked_whole(number):
+    assert redact(f"电话：{number}。", rules=[]) == "电话：***********。"
+
+
+@pytest.mark.parametrize(
+    "number", ["0553-8123-4567", "(0553)8123-4567", "5123456", "8123-4567", "81234567"]
+)
+def test_landlines_with_and_without_an_area_code_are_masked(number):
+    assert redact(f"座机{number}，", rules=[]) == "座机***，"
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["110101900307123", "340202 19900101 123X", "340202-19900101-1234", "6222 0212 3456 7890"],
+)
+def test_old_and_grouped_id_numbers_and_bank_cards_are_masked(number):
+    assert redact(f"证件{number}。", rules=[]) == "证件***。"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2016-2017年度考核",
+        "于20260318完成整改",
+        "共服务3000000人次",
+        "投资2000000元",
+        "2017年11月23日，三年来接听780,000余个电话，最高一天1,809个",
+        "版面A03，第12版",
+    ],
+)
+def test_years_dates_amounts_and_counts_are_not_phone_numbers(text):
+    assert redact(text, rules=[]) == text
+
+
+def test_the_citizens_name_is_masked_with_a_form_of_address_or_spaces(citizen_case):
+    public = redact("周先生、周女士和周 建国都说了，周师傅也说了。", case=citizen_case)
+
+    assert public == "周某、周某和周某都说了，周某也说了。"
+
+
+def test_the_private_parts_of_the_citizens_address_are_masked_alone(citizen_case):
+    public = redact(
+        "记者来到幸福小区，3号楼的2单元，401室门口；历下区其他路口照常。",
+        case=citizen_case,
+    )
+
+    assert "幸福小区" not in public
+    assert "3号楼" not in public and "2单元" not in public and "401室" not in public
+    assert "历下区其他路口照常" in public
+
+
+def test_a_house_number_is_masked_with_its_street_not_alone():
+    citizen = CitizenFactory.build(name="", phone="", address="金胜路18号")
+
+    public = redact("金胜路18号门口，12月18号施工。", rules=citizen_rules(citizen))
+
+    assert public == "***门口，12月18号施工。"
+
+
+def test_the_citizens_own_phone_in_another_grouping_keeps_no_digit(citizen_case):
+    public = redact("请回电138 1234 5678或138-1234-5678", case=citizen_case)
+
+    assert not any(ch.isdigit() for ch in public)
+
+
+def test_redaction_never_lets_its_markers_through():
+    from tracking.redaction import CLOSE, OPEN
+
+    text = f"{OPEN}电话13912345678{CLOSE}"
+
+    assert redact(text, rules=[]) == "电话***********"
+
+
+def test_segments_join_to_the_redacted_text_and_mark_what_was_masked(citizen_case):
+    from tracking.redaction import redact_segments
+
+    text = "周建国说电话13812345678打不通"
+
+    segments = redact_segments(text, case=citizen_case)
+
+    assert "".join(piece for piece, _ in segments) == redact(text, case=citizen_case)
+    assert segments == [
+        ("周某", True),
+        ("说电话", False),
+        ("***********", True),
+        ("打不通", False),
+    ]
+
+
+# --- regex rules under a time budget ------------------------------------------------
+
+
+def test_a_regex_rule_that_overruns_its_budget_is_skipped_from_then_on(caplog):
+    from tracking import redaction
+
+    redaction._too_slow.discard("(a|aa)+$")
+    slow = Rule("(a|aa)+$", "X", is_regex=True)
+    text = "a" * 40 + "!"
+
+    assert redact(text, rules=[slow]) == text
+    assert "is skipped" in caplog.text
+    assert "(a|aa)+$" in redaction._too_slow
+    redaction._too_slow.discard("(a|aa)+$")
+
+
+@pytest.mark.parametrize("pattern", ["(a|aa)+$", "(a|a)+b"])
+def test_catastrophic_patterns_are_caught_by_the_save_time_probe(pattern):
+    from tracking.redaction import check_rule_pattern
+
+    assert check_rule_pattern(pattern) == "too slow"
+
+
+@pytest.mark.parametrize("pattern", [r"(\w)师傅", r"老王(烧烤|大排档)", r"\d+号楼"])
+def test_ordinary_patterns_pass_the_probe(pattern):
+    from tracking.redaction import check_rule_pattern
+
+    assert check_rule_pattern(pattern) is None
