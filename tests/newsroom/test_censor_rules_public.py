@@ -20,7 +20,7 @@ from newsroom.models import HotTrackingPage
 from newsroom.services import hot_tracking_column
 from tests.factories import CitizenFactory, DepartmentFactory, staff, supervisor
 from tests.newsroom.test_editorial_admin import escalated_case
-from tests.newsroom.test_privacy import (  # noqa: F401 (fixtures)
+from tests.newsroom.test_privacy import (  # noqa: F401 (fixtures used below)
     STORY_WORD,
     frozen_now,
     public_urls,
@@ -61,7 +61,8 @@ def elements_with_handlers(body: str) -> list:
 
 
 def test_a_replacement_with_markup_is_shown_as_text_on_every_public_surface(
-    client, stories  # noqa: F811
+    client,
+    stories,
 ):
     editor = staff(roles.EDITORS)
     client.force_login(editor)
@@ -92,12 +93,12 @@ def test_a_replacement_with_markup_is_shown_as_text_on_every_public_surface(
     assert STORY_WORD not in BeautifulSoup(story, "html.parser").title.string
 
 
-def test_a_literal_rule_matches_text_with_html_special_characters(client, stories):  # noqa: F811
+def test_a_literal_rule_matches_text_with_html_special_characters(client, stories):
     story = stories[1]
-    story.standfirst = "涉事商户“老王&小李's \"烧烤\"”占道经营。"
+    story.standfirst = '涉事商户“老王&小李\'s "烧烤"”占道经营。'
     story.save_revision().publish()
     client.force_login(staff(roles.EDITORS))
-    add_rule(client, pattern="老王&小李's \"烧烤\"", replacement="某商户")
+    add_rule(client, pattern='老王&小李\'s "烧烤"', replacement="某商户")
 
     for url in (story.url, f"{story.url}?print=1", f"/en{story.url}", "/"):
         body = Client().get(url).content.decode()
@@ -127,7 +128,9 @@ def test_a_regex_rule_with_an_unusable_replacement_is_refused(
 ):
     client.force_login(staff(roles.EDITORS))
 
-    response = add_rule(client, pattern="(刘)师傅", is_regex="on", replacement=replacement)
+    response = add_rule(
+        client, pattern="(刘)师傅", is_regex="on", replacement=replacement
+    )
 
     assert response.status_code == 200
     assert field in response.context["form"].errors
@@ -135,7 +138,8 @@ def test_a_regex_rule_with_an_unusable_replacement_is_refused(
 
 
 def test_the_regex_from_the_report_saves_quickly_and_every_page_still_renders(
-    client, stories  # noqa: F811
+    client,
+    stories,
 ):
     client.force_login(staff(roles.EDITORS))
     started = time.perf_counter()
@@ -151,7 +155,8 @@ def test_the_regex_from_the_report_saves_quickly_and_every_page_still_renders(
 
 
 def test_a_slow_rule_in_the_database_is_skipped_and_logged_and_pages_render(
-    stories, caplog  # noqa: F811
+    stories,
+    caplog,
 ):
     # Saved before rules were checked (or by hand): the admin would refuse it.
     CensorRule.objects.create(pattern="(a|aa)+$", is_regex=True, reason="old")
@@ -172,7 +177,10 @@ def test_a_slow_rule_in_the_database_is_skipped_and_logged_and_pages_render(
 
 
 def test_saving_a_global_rule_reindexes_through_the_outbox_not_in_the_request(
-    client, stories, django_capture_on_commit_callbacks, broker_down  # noqa: F811
+    client,
+    stories,
+    django_capture_on_commit_callbacks,
+    broker_down,
 ):
     client.force_login(staff(roles.EDITORS))
     found = Client().get("/search/", {"q": "夜市"}).content.decode()

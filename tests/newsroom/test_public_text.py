@@ -15,7 +15,9 @@ from tracking.redaction import Rule, citizen_rules
 
 CITIZEN_RULES = tuple(
     citizen_rules(
-        CitizenFactory.build(name="周建国", phone="13812345678", address="幸福小区3号楼")
+        CitizenFactory.build(
+            name="周建国", phone="13812345678", address="幸福小区3号楼"
+        )
     )
 )
 
@@ -25,13 +27,17 @@ def expanded(source: str, rules=()) -> str:
 
 
 def test_text_nodes_are_redacted_and_markup_is_kept():
-    html = expanded('<p>周建国说：<b>电话13812345678</b>，<i>请回电</i>。</p>', CITIZEN_RULES)
+    html = expanded(
+        "<p>周建国说：<b>电话13812345678</b>，<i>请回电</i>。</p>", CITIZEN_RULES
+    )
 
     assert html == "<p>周某说：<b>电话***********</b>，<i>请回电</i>。</p>"
 
 
 def test_personal_data_split_by_inline_markup_is_found_in_the_whole_block():
-    html = expanded("<p>电话139<b>1234</b>5678，<i>谢谢</i></p><p>另一段<b>加粗</b></p>")
+    html = expanded(
+        "<p>电话139<b>1234</b>5678，<i>谢谢</i></p><p>另一段<b>加粗</b></p>"
+    )
 
     assert "139" not in html and "5678" not in html
     assert html.startswith("<p>电话***********，谢谢</p>")

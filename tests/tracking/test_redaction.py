@@ -298,7 +298,12 @@ def test_landlines_with_and_without_an_area_code_are_masked(number):
 
 @pytest.mark.parametrize(
     "number",
-    ["110101900307123", "340202 19900101 123X", "340202-19900101-1234", "6222 0212 3456 7890"],
+    [
+        "110101900307123",
+        "340202 19900101 123X",
+        "340202-19900101-1234",
+        "6222 0212 3456 7890",
+    ],
 )
 def test_old_and_grouped_id_numbers_and_bank_cards_are_masked(number):
     assert redact(f"证件{number}。", rules=[]) == "证件***。"
