@@ -8,18 +8,21 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from newsroom import views as newsroom_views
 
+from . import media, page_chooser
+
 urlpatterns = [
+    # In front of Wagtail's own: these check that the pages asked for by id may
+    # be chosen by the user (see cms.page_chooser).
+    path("admin/choose-page/<int:parent_page_id>/", page_chooser.browse),
+    path("admin/choose-page/chosen-multiple/", page_chooser.chosen_multiple),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     # One sitemap in the default language, at the address crawlers look for.
     path("sitemap.xml", sitemap, name="sitemap"),
+    # Uploaded images; off (404) when NEWSPLUS_SERVE_MEDIA=0.
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media.serve, name="media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += i18n_patterns(
     path("search/", newsroom_views.search, name="search"),

@@ -8,10 +8,11 @@ the project runs on one machine with SQLite and a filesystem Celery broker under
 import logging
 import os
 import secrets
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("NEWSPLUS_VAR_DIR", BASE_DIR / "var"))
@@ -45,10 +46,11 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "cms",
+    "axes",
+    "csp",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -82,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "newsroom.cache.PublicPageCacheMiddleware",
+    # Inside the page cache: the policy is part of the response a miss stores and
+    # a hit replays.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -107,7 +114,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
-                "newsroom.context_processors.redaction",
             ],
         },
     },
@@ -144,19 +150,102 @@ elif os.environ.get("DJANGO_CACHE") == "locmem":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     # The embedded default runs several web processes and a worker on one machine:
-    # they must see the same page cache and the same invalidations.
+    # they must see the same page cache and the same invalidations. diskcache keeps
+    # entries in SQLite (one file per shard) and evicts the least recently stored
+    # past the size limit with an indexed query, not a scan of a directory.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "cms.cache.PersistentDiskCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "OPTIONS": {"MAX_ENTRIES": 5000},
+            # For all shards together (eight by default).
+            "OPTIONS": {
+                "size_limit": int(os.environ.get("NEWSPLUS_CACHE_SIZE_MB", "256"))
+                * 2**20
+            },
         }
     }
 
+# --- Authentication and login throttling --------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out username + address before any password is checked.
+    "cms.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# A username is locked out from one address only: guessing from elsewhere, or
+# another user on the same address (an office behind one NAT), is not blocked.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30"))
+)
+# A successful login forgets the user's earlier typos from that address.
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cms.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "cms.auth.client_ip"
+# Proxies in front of the web server that append the client's address to
+# X-Forwarded-For (0: clients connect directly, REMOTE_ADDR is theirs).
+NEWSPLUS_TRUSTED_PROXY_COUNT = int(os.environ.get("NEWSPLUS_TRUSTED_PROXY_COUNT", "0"))
+# The lockouts are lifted in the Wagtail admin (Settings → Login lockouts); the
+# Django admin is not mounted.
+AXES_ENABLE_ADMIN = False
+
+# --- HTTPS and security headers -------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+_https = env_bool("DJANGO_HTTPS", False)
+if _https:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 86400)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if not SECURE_HSTS_PRELOAD:
+        # Asking browsers to preload HSTS for the whole domain is hard to take
+        # back: the operator opts in with DJANGO_HSTS_PRELOAD, it is not a default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Only when the proxy in front sets the header (and strips a client's own):
+# otherwise any client could claim to be on HTTPS.
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def _https_origins(hosts: list[str]) -> list[str]:
+    """https://<host> for each allowed host (".example.com" covers subdomains)."""
+    return [
+        f"https://*{host}" if host.startswith(".") else f"https://{host}"
+        for host in hosts
+        if host != "*"
+    ]
+
+
+CSRF_TRUSTED_ORIGINS = env_list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    ",".join(_https_origins(ALLOWED_HOSTS)) if _https else "",
+)
+
+# Public pages run no inline script or style: an injected handler
+# (<img onerror=...>) or <script> does nothing. The Wagtail admin writes inline
+# scripts (panels, date widgets), as would the Django admin if it were mounted:
+# both are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [SELF],
+        "form-action": [SELF],
+    },
+}
 
 # --- Language and time --------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -174,6 +263,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "cms" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
+# Django serves uploaded images itself (cms.media) unless a web server or object
+# storage does it in front of it: then NEWSPLUS_SERVE_MEDIA=0.
+NEWSPLUS_SERVE_MEDIA = env_bool("NEWSPLUS_SERVE_MEDIA", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
