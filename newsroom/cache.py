@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -143,7 +144,8 @@ def public_query(request) -> list[tuple[str, str]] | None:
 
 
 def key_for(request, query: list[tuple[str, str]]) -> str:
-    where = "&".join(f"{name}={value}" for name, value in query)
+    # Encoded: "q=a%26year%3D1" and "q=a&year=1" are different queries.
+    where = urlencode(query)
     # Hashed: paths and queries hold Chinese and spaces, which some caches refuse.
     digest = hashlib.sha256(
         f"{request.get_host()}{request.path}?{where}".encode()

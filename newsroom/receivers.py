@@ -123,10 +123,11 @@ def _on_page_published(sender, instance, **kwargs):
 
 def _on_censor_rule_changed(sender, instance, **kwargs):
     """An emergency mask applies now, and a removed one stops at once."""
-    if instance.case_id:
-        tags = (cache.case_tag(instance.case_id), cache.LISTINGS)
-    else:
+    case_ids = instance.affected_case_ids()
+    if None in case_ids:
         tags = (cache.SITE,)
+    else:
+        tags = (*map(cache.case_tag, case_ids), cache.LISTINGS)
     cache.invalidate_on_commit(*tags)
 
 

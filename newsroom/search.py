@@ -301,7 +301,9 @@ def on_censor_rule_changed(sender, instance, **kwargs):
     # outbox queues it to a worker after the commit and retries it if need be.
     from tracking import outbox
 
-    outbox.send("newsroom.tasks.reindex_for_censor_rule", instance.case_id)
+    case_ids = instance.affected_case_ids()
+    for case_id in [None] if None in case_ids else sorted(case_ids):
+        outbox.send("newsroom.tasks.reindex_for_censor_rule", case_id)
 
 
 def on_citizen_changed(sender, instance, created=False, **kwargs):

@@ -831,6 +831,23 @@ class CensorRule(models.Model):
     def __str__(self):
         return f"{self.pattern} → {self.replacement}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        rule = super().from_db(db, field_names, values)
+        rule._loaded_case_id = rule.__dict__.get("case_id")
+        return rule
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # After the signals: they read the case the rule had before this save.
+        self._loaded_case_id = self.case_id
+
+    def affected_case_ids(self) -> set[int | None]:
+        """The cases whose public text this rule changes, before and after an
+        edit (``None``: every case). A rule moved from one case to another, or
+        narrowed from all cases to one, changes both."""
+        return {self.case_id, getattr(self, "_loaded_case_id", self.case_id)}
+
     def clean(self):
         from .redaction import check_rule_pattern, check_rule_replacement
 
