@@ -191,12 +191,12 @@ class PublicPageCacheMiddleware:
             return self.get_response(request)
         query = public_query(request)
         if query is None:
-            return self.get_response(request)
+            return self._render(request)
         key = key_for(request, query)
         entry = cache.get(key)
         if entry is not None and _is_current(entry.get("tags")):
             return _replay(entry)
-        response = self.get_response(request)
+        response = self._render(request)
         if (
             request.method == "GET"
             and _storable(response)
@@ -221,3 +221,9 @@ class PublicPageCacheMiddleware:
             )
             response["X-Page-Cache"] = "miss"
         return response
+
+    def _render(self, request):
+        from .sites import remember_site
+
+        remember_site(request)
+        return self.get_response(request)

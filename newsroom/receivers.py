@@ -147,7 +147,7 @@ def _on_citizen_changed(sender, instance, created=False, **kwargs):
 
 def connect_page_signals():
     from django.db.models.signals import m2m_changed, post_save
-    from wagtail.models import Page, PageViewRestriction
+    from wagtail.models import Page, PageViewRestriction, Site
     from wagtail.signals import (
         page_published,
         page_slug_changed,
@@ -156,6 +156,8 @@ def connect_page_signals():
     )
 
     from tracking.models import CensorRule, Citizen, Department
+
+    from .sites import forget_sites
 
     page_published.connect(_on_page_published, dispatch_uid="newsroom-published")
     page_unpublished.connect(_invalidate_site, dispatch_uid="newsroom-unpublished")
@@ -172,6 +174,9 @@ def connect_page_signals():
             _on_censor_rule_changed,
             sender=CensorRule,
             dispatch_uid=f"newsroom-cache-censor-rule-{suffix}",
+        )
+        signal.connect(
+            forget_sites, sender=Site, dispatch_uid=f"newsroom-sites-{suffix}"
         )
         signal.connect(
             _invalidate_site,

@@ -24,6 +24,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts and ends with an empty cache: pages, tag versions and
+    censor-rule lists of a rolled-back test must not reach the next one."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def calendar_2026(db):
     """The official 2026 working calendar, as imported from chinesecalendar."""

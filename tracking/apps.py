@@ -8,4 +8,25 @@ class TrackingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from . import signals  # noqa: F401
+        from .models import CensorRule
+
+        for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(
+                _forget_censor_rules,
+                sender=CensorRule,
+                dispatch_uid=f"tracking-censor-cache-{suffix}",
+            )
+
+
+def _forget_censor_rules(sender, instance, **kwargs):
+    """Now, and after the commit: a list read in between holds the old rules."""
+    from django.db import transaction
+
+    from .redaction import forget_censor_rules
+
+    case_ids = instance.affected_case_ids()
+    forget_censor_rules(case_ids)
+    transaction.on_commit(lambda: forget_censor_rules(case_ids))

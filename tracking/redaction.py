@@ -345,19 +345,62 @@ def citizen_rules(citizen) -> list[Rule]:
     return sorted(rules, key=lambda r: -len(r.pattern))
 
 
-def censor_rules(case=None) -> list[Rule]:
-    """The editable rules that apply: global ones, and the case's own."""
+# The active censor rules of the whole site and of each case, kept in the shared
+# cache (public pages read them on every rendering); a rule's save or delete
+# forgets the lists it was in (tracking.signals).
+CENSOR_CACHE_PREFIX = "tracking:censor-rules:"
+CENSOR_CACHE_TIMEOUT = 60 * 60
+
+
+def _censor_key(case_id: int | None) -> str:
+    return f"{CENSOR_CACHE_PREFIX}{case_id if case_id is not None else 'all'}"
+
+
+def _censor_rows(case_ids: Iterable[int]) -> list[tuple]:
+    """``(pk, case_id, pattern, replacement, is_regex)`` of the active global
+    rules and those of ``case_ids``, in the order they were added."""
+    from django.core.cache import cache
     from django.db.models import Q
 
     from .models import CensorRule
 
-    scope = Q(case__isnull=True)
-    if case is not None:
-        scope |= Q(case=case)
-    return [
-        Rule(r.pattern, r.replacement, r.is_regex)
-        for r in CensorRule.objects.filter(scope, is_active=True).order_by("pk")
-    ]
+    scopes = [None, *dict.fromkeys(case_ids)]
+    keys = {_censor_key(scope): scope for scope in scopes}
+    found = cache.get_many(list(keys))
+    missing = [scope for key, scope in keys.items() if key not in found]
+    if missing:
+        where = Q(case_id__in=[s for s in missing if s is not None])
+        if None in missing:
+            where |= Q(case__isnull=True)
+        rows = list(
+            CensorRule.objects.filter(where, is_active=True)
+            .order_by("pk")
+            .values_list("pk", "case_id", "pattern", "replacement", "is_regex")
+        )
+        fresh = {
+            _censor_key(scope): [row for row in rows if row[1] == scope]
+            for scope in missing
+        }
+        cache.set_many(fresh, CENSOR_CACHE_TIMEOUT)
+        found.update(fresh)
+    return sorted(row for rows in found.values() for row in rows)
+
+
+def forget_censor_rules(case_ids: Iterable[int | None]) -> None:
+    """A rule of these cases (``None``: a global one) changed."""
+    from django.core.cache import cache
+
+    cache.delete_many([_censor_key(case_id) for case_id in case_ids])
+
+
+def _as_rule(row) -> Rule:
+    return Rule(row[2], row[3], row[4])
+
+
+def censor_rules(case=None) -> list[Rule]:
+    """The editable rules that apply: global ones, and the case's own."""
+    case_ids = [case.pk] if case is not None else []
+    return [_as_rule(row) for row in _censor_rows(case_ids)]
 
 
 def rules_for(case=None) -> list[Rule]:
@@ -367,25 +410,13 @@ def rules_for(case=None) -> list[Rule]:
 
 
 def rules_for_cases(cases: Iterable) -> dict[int | None, list[Rule]]:
-    """:func:`rules_for` of many cases in one query, keyed by
+    """:func:`rules_for` of many cases in one read, keyed by
     case id (``None``: the global rules). Same rules, same order."""
-    from django.db.models import Q
-
-    from .models import CensorRule
-
     cases = {case.pk: case for case in cases if case is not None}
-    censor = list(
-        CensorRule.objects.filter(
-            Q(case__isnull=True) | Q(case_id__in=list(cases)), is_active=True
-        ).order_by("pk")
-    )
+    censor = _censor_rows(list(cases))
 
     def scoped(case_id):
-        return [
-            Rule(r.pattern, r.replacement, r.is_regex)
-            for r in censor
-            if r.case_id is None or r.case_id == case_id
-        ]
+        return [_as_rule(row) for row in censor if row[1] is None or row[1] == case_id]
 
     rules = {None: scoped(None)}
     for pk, case in cases.items():

@@ -701,3 +701,15 @@ def test_a_query_holding_an_ampersand_is_not_served_for_another_query(client, st
 
     assert state(other) != "hit"
     assert f"直行车道&amp;year={YEAR}" not in html(other)
+
+
+def test_a_site_changed_in_the_admin_is_seen_by_the_next_request(client):
+    from wagtail.models import Site
+
+    assert client.get("/?_fresh=1").status_code == 200  # the site is remembered
+    site = Site.objects.get(is_default_site=True)
+    site.is_default_site = False
+    site.hostname = "elsewhere.example"
+    site.save()
+
+    assert client.get("/?_fresh=2").status_code == 404
