@@ -713,3 +713,14 @@ def test_a_site_changed_in_the_admin_is_seen_by_the_next_request(client):
     site.save()
 
     assert client.get("/?_fresh=2").status_code == 404
+
+
+def test_the_home_page_published_anew_is_served_anew_on_an_uncached_request(client):
+    from newsroom.models import HomePage
+
+    assert client.get("/?_fresh=1").status_code == 200  # home remembered
+    home = HomePage.objects.get()
+    home.title = "八八九零新闻加"
+    home.save_revision().publish()
+
+    assert "八八九零新闻加" in client.get("/?_fresh=2").content.decode()
