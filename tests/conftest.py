@@ -66,7 +66,8 @@ def on_postgres():
 
 @pytest.fixture
 def hot_tracking_site(transactional_db):
-    """Role groups and the site tree down to the Hot Tracking column, made again.
+    """Role groups, the root collection and the site tree down to the Hot Tracking
+    column, made again.
 
     Transactional tests flush every table when they end, including what the data
     migrations made. ``serialized_rollback`` cannot bring it back here: after a
@@ -76,7 +77,7 @@ def hot_tracking_site(transactional_db):
     from django.apps import apps
     from django.conf import settings
     from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page
+    from wagtail.models import Collection, Locale, Page
 
     from newsroom.models import ColumnPage, HomePage
     from tracking.roles import sync_role_groups
@@ -85,6 +86,8 @@ def hot_tracking_site(transactional_db):
     Locale.objects.get_or_create(
         language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
     )
+    # Images need the root collection the migrations made.
+    Collection.get_first_root_node() or Collection.add_root(name="Root")
     root = Page.get_first_root_node() or Page.add_root(
         instance=Page(title="Root", slug="root")
     )
