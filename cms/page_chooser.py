@@ -15,6 +15,7 @@ from wagtail.admin.auth import require_admin_access
 from wagtail.admin.views import chooser
 from wagtail.models import Page
 
+from newsroom.models import ascii_int
 from newsroom.wagtail_hooks import choosable_pages
 
 _browse = chooser.BrowseView.as_view()
@@ -33,10 +34,9 @@ def browse(request, parent_page_id: int):
 @never_cache
 @require_admin_access
 def chosen_multiple(request):
-    ids = request.GET.getlist("id")
-    if not all(pk.isdigit() for pk in ids):
+    asked = {ascii_int(pk) for pk in request.GET.getlist("id")}
+    if None in asked:
         raise Http404
-    asked = {int(pk) for pk in ids}
     allowed = choosable_pages(Page.objects.filter(pk__in=asked), request.user)
     if allowed.count() != len(asked):
         raise Http404

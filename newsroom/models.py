@@ -119,8 +119,10 @@ class CachedPageMixin:
 
         context = super().get_context(request, *args, **kwargs)
         context["print_view"] = request.GET.get("print") == "1"
-        rules = self.redaction_rules()
-        context["public"] = public.page(self, rules, parent=self.public_parent())
+        self.public_rules = public.rules_key(self.redaction_rules())
+        context["public"] = public.page(
+            self, self.public_rules, parent=self.public_parent()
+        )
         return context
 
     def public_parent(self):
@@ -142,16 +144,14 @@ class CachedPageMixin:
 
         from . import public
 
-        cases = [item.case for item in items if getattr(item, "case_id", None)]
-        by_case = rules_for_cases(cases)
+        case_ids = [getattr(item, "case_id", None) for item in items]
+        by_case = rules_for_cases(
+            item.case for item, pk in zip(items, case_ids, strict=True) if pk
+        )
         kwargs = {"chars": chars} if chars else {}
         return [
-            public.card(
-                item,
-                by_case[item.case_id if getattr(item, "case_id", None) else None],
-                **kwargs,
-            )
-            for item in items
+            public.card(item, by_case[pk], **kwargs)
+            for item, pk in zip(items, case_ids, strict=True)
         ]
 
 
@@ -223,9 +223,8 @@ class HomePage(CachedPageMixin, Page):
             .order_by("-first_published_at")[:6]
         )
         context["cards"] = self.cards_of(stories)
-        rules = public.rules_key(self.redaction_rules())
         context["columns"] = [
-            (column, public.text(column.title, rules))
+            (column, public.text(column.title, self.public_rules))
             for column in ColumnPage.objects.live().public().child_of(self)
         ]
         return context
@@ -368,14 +367,14 @@ class StoryFilters:
         status = self._single("status")
         if status in STATUS_STATES:
             valid["status"] = status
-        department = _ascii_int(self._single("department"))
+        department = ascii_int(self._single("department"))
         by_pk = {d.pk: d for d in self.departments}
         if department in by_pk:
             valid["department"] = by_pk[department]
-        year = _ascii_int(self._single("year"))
+        year = ascii_int(self._single("year"))
         if year is not None and self.FIRST_YEAR <= year <= timezone.now().year + 1:
             valid["year"] = year
-        page = _ascii_int(self._single("page"))
+        page = ascii_int(self._single("page"))
         if page is not None and 1 <= page <= self.MAX_PAGE:
             valid["page"] = page
         return valid
@@ -405,7 +404,7 @@ class StoryFilters:
         return f"?{urlencode(query)}" if query else ""
 
 
-def _ascii_int(value: str | None) -> int | None:
+def ascii_int(value: str | None) -> int | None:
     """``value`` as a plain decimal number, or None: ``str.isdigit()`` and ``int()``
     accept ①, ² and 𝟙, which no filter means."""
     if value is None or not (value.isascii() and value.isdigit()) or len(value) > 9:

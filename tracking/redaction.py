@@ -102,7 +102,7 @@ _YEARS = re.compile(rf"{_YEAR}{_YEAR}")
 
 
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return "".join(ch for ch in text if "0" <= ch <= "9")
 
 
 def _is_public_local(local: str) -> bool:

@@ -5,20 +5,12 @@ which needs inline scripts, carries none. Security headers are always on."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from newsroom.models import HotTrackingPage
 from newsroom.services import story_create_for_case
 from tests.factories import CaseFactory, aware
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -132,3 +132,14 @@ def test_a_liaison_cannot_open_a_draft_in_the_chooser_by_its_id(
     assert chosen(client, published, draft).status_code == 404
     assert published.title in text(browse(client, published))
     assert published.title in text(chosen(client, published))
+
+
+@pytest.mark.parametrize("junk", ["²", "①", "𝟙", "abc", "9" * 30])
+def test_the_chooser_answers_ids_that_are_not_numbers_with_404(client, editor, junk):
+    client.force_login(editor)
+
+    response = client.get(
+        reverse("wagtailadmin_choose_page_chosen_multiple"), {"id": junk}
+    )
+
+    assert response.status_code == 404
