@@ -1,9 +1,9 @@
 """Chinese working days: official holidays and make-up workdays (调休).
 
-The :class:`~tracking.models.WorkingCalendar` table holds the days that differ from
-Monday–Friday. A year with no row at all has no official calendar yet (the State
-Council publishes each year's in the preceding winter): such a year falls back to
-Monday–Friday and logs a warning; it never raises.
+The :class:`~tracking.calendar.models.WorkingCalendar` table holds the days that
+differ from Monday–Friday. A year with no row at all has no official calendar yet
+(the State Council publishes each year's in the preceding winter): such a year
+falls back to Monday–Friday and logs a warning; it never raises.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from .models import WorkingCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,6 @@ class WorkCalendar:
 
     def _exceptions(self, year: int) -> dict[date, bool] | None:
         if year not in self._years:
-            from .models import WorkingCalendar
-
             rows = WorkingCalendar.objects.filter(
                 date__gte=date(year, 1, 1), date__lte=date(year, 12, 31)
             ).values_list("date", "is_workday")
@@ -190,7 +190,6 @@ def overdue_cutoff(now: datetime, by_working_days: int = 0) -> datetime:
 
 def missing_years(years: Iterable[int]) -> list[int]:
     """Which of ``years`` have no official calendar in the database."""
-    from .models import WorkingCalendar
 
     years = sorted(set(years))
     if not years:
@@ -221,7 +220,6 @@ class ImportResult:
 
 
 def _store(days: Iterable[tuple[date, bool, str]], source: str) -> ImportResult:
-    from .models import WorkingCalendar
 
     result = ImportResult()
     with transaction.atomic():

@@ -1,0 +1,56 @@
+"""Calls to the hotline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CallOutcome(models.TextChoices):
+    CASE_CREATED = "case_created", _("Case registered")
+    ANSWERED = "answered", _("Answered on the spot")
+    FOLLOW_UP = "follow_up", _("Caller asked about an existing case")
+    DROPPED = "dropped", _("Dropped")
+
+
+class Call(models.Model):
+    """One inbound call to the hotline."""
+
+    received_at = models.DateTimeField(
+        _("received at"), default=timezone.now, db_index=True
+    )
+    caller_phone = models.CharField(_("caller phone"), max_length=30, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
+    outcome = models.CharField(
+        _("outcome"),
+        max_length=20,
+        choices=CallOutcome.choices,
+        default=CallOutcome.ANSWERED,
+    )
+    note = models.TextField(_("note"), blank=True)
+    case = models.ForeignKey(
+        "tracking.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("case"),
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("operator"),
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+    def __str__(self):
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.get_outcome_display()}"

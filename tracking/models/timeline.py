@@ -1,0 +1,181 @@
+"""The timeline of a case: its events, the departments' responses and the
+callbacks to the citizen.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseEventQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(public=True)
+
+
+class CaseEvent(models.Model):
+    """One line of a case's timeline. Append-only: never updated, never deleted."""
+
+    case = models.ForeignKey(
+        "tracking.Case",
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("case"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=30)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    public = models.BooleanField(_("public"), default=False)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = CaseEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        indexes = [models.Index(fields=["case", "created_at"], name="event_case_idx")]
+
+    def __str__(self):
+        return f"{self.case_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Case events are append-only.")
+
+    @property
+    def action_label(self):
+        return EVENT_LABELS.get(self.action, self.action)
+
+
+EVENT_LABELS = {
+    "register": _("Registered"),
+    "accept": _("Accepted"),
+    "reject": _("Rejected"),
+    "answer": _("Answered by the hotline"),
+    "dispatch": _("Dispatched"),
+    "acknowledge": _("Acknowledged by department"),
+    "return_case": _("Returned by department"),
+    "escalate": _("Reported by the newspaper"),
+    "reply": _("Department replied"),
+    "close": _("Closed"),
+    "reopen": _("Reopened"),
+    "withdraw": _("Withdrawn"),
+    "extend": _("Deadline extended"),
+    "callback": _("Callback"),
+    "story": _("Hot Tracking story started"),
+    "warning": _("Early warning: deadline near"),
+    "reminder": _("Reminder: deadline passed"),
+    "note": _("Note"),
+}
+
+
+class ResponseChannel(models.TextChoices):
+    SYSTEM = "system", _("Case system")
+    PHONE = "phone", _("Phone")
+    DOCUMENT = "document", _("Written document")
+    ON_SITE = "on_site", _("On site")
+
+
+class DepartmentResponse(models.Model):
+    case = models.ForeignKey(
+        "tracking.Case",
+        on_delete=models.CASCADE,
+        related_name="responses",
+        verbose_name=_("case"),
+    )
+    department = models.ForeignKey(
+        "tracking.Department",
+        on_delete=models.PROTECT,
+        related_name="responses",
+        verbose_name=_("department"),
+    )
+    text = models.TextField(_("response"))
+    channel = models.CharField(
+        _("channel"),
+        max_length=20,
+        choices=ResponseChannel.choices,
+        default=ResponseChannel.SYSTEM,
+    )
+    responded_at = models.DateTimeField(_("responded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        ordering = ["responded_at", "pk"]
+        verbose_name = _("department response")
+        verbose_name_plural = _("department responses")
+
+    def __str__(self):
+        return f"{self.department}: {self.text[:40]}"
+
+
+class CallbackMethod(models.TextChoices):
+    PHONE = "phone", _("Phone callback")
+    HOME_VISIT = "home_visit", _("Home visit")
+    MEDIA_JOINT = "media_joint", _("Joint callback with the media")
+
+
+class CallbackOutcome(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+    UNREACHABLE = "unreachable", _("Unreachable")
+
+
+class Callback(models.Model):
+    """Follow-up with the citizen after an answer (回访)."""
+
+    case = models.ForeignKey(
+        "tracking.Case",
+        on_delete=models.CASCADE,
+        related_name="callbacks",
+        verbose_name=_("case"),
+    )
+    method = models.CharField(
+        _("method"),
+        max_length=20,
+        choices=CallbackMethod.choices,
+        default=CallbackMethod.PHONE,
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=CallbackOutcome.choices
+    )
+    note = models.TextField(_("note"), blank=True)
+    called_at = models.DateTimeField(_("time"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        ordering = ["called_at", "pk"]
+        verbose_name = _("callback")
+        verbose_name_plural = _("callbacks")
+
+    def __str__(self):
+        return f"{self.get_method_display()}: {self.get_outcome_display()}"

@@ -1,0 +1,43 @@
+"""The back office of the case workflow, in the Wagtail admin, one module per
+screen: the case listing, registering a case, the case page and its actions,
+reference data (departments, categories, the working calendar), dashboard panels.
+"""
+
+from .case import (
+    CASE_URL_NAMESPACE,
+    CaseActionView,
+    CaseCallbackView,
+    CaseDetailView,
+    CaseExtendDeadlineView,
+    CaseStoryView,
+    CaseTransitionView,
+    case_actions,
+    case_url,
+)
+from .dashboard import MissingCalendarPanel, missing_calendar_panel
+from .listing import CaseIndexView
+from .reference import (
+    ProtectedDeleteView,
+    WorkingCalendarIndexView,
+    missing_calendar_message,
+)
+from .registration import CaseRegisterView
+
+__all__ = [
+    "CASE_URL_NAMESPACE",
+    "CaseActionView",
+    "CaseCallbackView",
+    "CaseDetailView",
+    "CaseExtendDeadlineView",
+    "CaseIndexView",
+    "CaseRegisterView",
+    "CaseStoryView",
+    "CaseTransitionView",
+    "MissingCalendarPanel",
+    "ProtectedDeleteView",
+    "WorkingCalendarIndexView",
+    "case_actions",
+    "case_url",
+    "missing_calendar_message",
+    "missing_calendar_panel",
+]
