@@ -1,4 +1,6 @@
-"""Settings → Login lockouts: administrators see who is locked out and lift it."""
+"""Administrators' screens under Settings: Login lockouts (who is locked out, and
+lifting it) and Scheduled tasks (beat's schedule: what runs how often, and when it
+last ran)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import F, Sum, Window
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.models import PeriodicTask
 from wagtail import hooks
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
 from wagtail.admin.views import generic
@@ -19,11 +22,12 @@ from wagtail.permissions import register_permission_policy
 from .auth import lockout_lift
 
 
-class SuperuserLiftPolicy(BasePermissionPolicy):
-    """Active superusers may view lockouts and lift them; nobody else may do
-    anything. Axes writes the rows, so there is nothing to add or edit."""
+class SuperuserPolicy(BasePermissionPolicy):
+    """Active superusers may do ``actions``; nobody else may do anything."""
 
-    actions = frozenset({"view", "delete"})
+    def __init__(self, model, actions):
+        super().__init__(model)
+        self.actions = frozenset(actions)
 
     def user_has_permission(self, user, action):
         return action in self.actions and user.is_active and user.is_superuser
@@ -36,7 +40,15 @@ class SuperuserLiftPolicy(BasePermissionPolicy):
         return users if self.actions.intersection(actions) else users.none()
 
 
-register_permission_policy(AccessAttempt, SuperuserLiftPolicy(AccessAttempt))
+# Axes writes the rows: superusers view lockouts and lift them, nothing else.
+register_permission_policy(
+    AccessAttempt, SuperuserPolicy(AccessAttempt, {"view", "delete"})
+)
+# Migrations create the schedule: superusers pause a task or change how often it
+# runs; adding or deleting one is a change of code.
+register_permission_policy(
+    PeriodicTask, SuperuserPolicy(PeriodicTask, {"view", "change"})
+)
 
 
 def is_locked_out(attempt, now=None) -> bool:
@@ -129,3 +141,45 @@ class LockoutViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_lockout_viewset():
     return LockoutViewSet()
+
+
+class ScheduledTaskViewSet(ModelViewSet):
+    """Beat's schedule, kept in the database (django-celery-beat)."""
+
+    model = PeriodicTask
+    name = "scheduled_tasks"
+    url_prefix = "scheduled-tasks"
+    icon = "time"
+    menu_label = _("Scheduled tasks")
+    add_to_settings_menu = True
+    add_to_reference_index = False
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    search_backend_name = None
+    form_fields = ["enabled", "interval", "crontab", "description"]
+
+    @property
+    def list_display(self):
+        return [
+            Column("name", label=_("Name")),
+            Column("task", label=_("Task")),
+            Column("schedule", label=_("Runs"), accessor="scheduler"),
+            BooleanColumn("enabled", label=_("Enabled")),
+            DateColumn("last_run_at", label=_("Last run")),
+            Column("total_run_count", label=_("Runs so far")),
+        ]
+
+    def get_common_view_kwargs(self, **kwargs):
+        return super().get_common_view_kwargs(usage_url_name=None, **kwargs)
+
+    def get_permissions_to_register(self):
+        return Permission.objects.none()
+
+    def get_urlpatterns(self):
+        allowed = {"index", "index_results", "edit"}
+        return [p for p in super().get_urlpatterns() if p.name in allowed]
+
+
+@hooks.register("register_admin_viewset")
+def register_scheduled_task_viewset():
+    return ScheduledTaskViewSet()

@@ -1,5 +1,10 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
+from wagtail.signals import page_published, page_unpublished
+
+from tracking import hooks
+from tracking.signals import case_changed, case_event_recorded
 
 
 class NewsroomConfig(AppConfig):
@@ -8,9 +13,7 @@ class NewsroomConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from tracking import hooks
-        from tracking.signals import case_changed, case_event_recorded
-
+        # receivers imports the models, which need the ready app registry.
         from . import receivers
 
         hooks.register("create_story", receivers.create_story)
@@ -28,9 +31,8 @@ class NewsroomConfig(AppConfig):
         receivers.connect_page_signals()
 
     def connect_search_index(self):
-        from django.db.models.signals import post_delete, post_save
+        # Models and search (which imports them) need the ready app registry.
         from wagtail.models import Page
-        from wagtail.signals import page_published, page_unpublished
 
         from tracking.models import CensorRule, Citizen
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 
 TIMEOUT = 60 * 60
@@ -106,8 +107,6 @@ def invalidate_all() -> None:
 def invalidate_on_commit(*tags: str) -> None:
     """Invalidate now, and again once the current transaction commits: a page
     rendered in between (reading the data as it was) is not kept for long."""
-    from django.db import transaction
-
     invalidate(*tags)
     transaction.on_commit(lambda: invalidate(*tags))
 
@@ -223,6 +222,7 @@ class PublicPageCacheMiddleware:
         return response
 
     def _render(self, request):
+        # newsroom.sites imports this module: a top-level import is circular.
         from .sites import remember_site
 
         remember_site(request)

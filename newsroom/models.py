@@ -7,22 +7,28 @@ page is rendered, so a department's answer shows without an editor touching it.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageBlock
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 
 from tracking.models import Department, State
+from tracking.redaction import censor_rules, rules_for, rules_for_cases
 
+from . import cache, public
 from .panels import CaseTimelinePanel
 
 STORIES_PER_PAGE = 10
@@ -74,16 +80,12 @@ class CachedPageMixin:
 
     def cache_tags(self) -> set[str]:
         """What this page shows depends on (besides the whole site)."""
-        from .cache import page_tag
-
-        return {page_tag(self.pk)}
+        return {cache.page_tag(self.pk)}
 
     def get_view_restrictions(self):
         """The restrictions of this page and its ancestors, in one query by path
         and read once per request (Wagtail checks before serving, we after). The
         newsroom makes no aliases, which Wagtail's own version also resolves."""
-        from wagtail.models import PageViewRestriction
-
         restrictions = getattr(self, "_view_restrictions", None)
         if restrictions is None:
             if self.alias_of_id:
@@ -98,8 +100,6 @@ class CachedPageMixin:
         return restrictions
 
     def serve(self, request, *args, **kwargs):
-        from . import cache
-
         # Read before the page reads its data: a change during rendering is seen.
         tag_versions = cache.versions({cache.SITE, *self.cache_tags()})
         response = super().serve(request, *args, **kwargs)
@@ -115,8 +115,6 @@ class CachedPageMixin:
         return response
 
     def get_context(self, request, *args, **kwargs):
-        from . import public
-
         context = super().get_context(request, *args, **kwargs)
         context["print_view"] = request.GET.get("print") == "1"
         self.public_rules = public.rules_key(self.redaction_rules())
@@ -132,18 +130,12 @@ class CachedPageMixin:
     def redaction_rules(self) -> list:
         """Rules for the page's own text: automatic masks always apply; here, the
         global censor rules (pages about a case add its own)."""
-        from tracking.redaction import censor_rules
-
         return censor_rules()
 
     @staticmethod
     def cards_of(items, *, chars=None) -> list:
         """Listed stories and articles as cards, each redacted with its own case's
         rules (in one query for all)."""
-        from tracking.redaction import rules_for_cases
-
-        from . import public
-
         case_ids = [getattr(item, "case_id", None) for item in items]
         by_case = rules_for_cases(
             item.case for item, pk in zip(items, case_ids, strict=True) if pk
@@ -208,13 +200,9 @@ class HomePage(CachedPageMixin, Page):
         return page.route(request, path_components[prefixes[url_path] :])
 
     def cache_tags(self):
-        from .cache import LISTINGS
-
-        return {*super().cache_tags(), LISTINGS}
+        return {*super().cache_tags(), cache.LISTINGS}
 
     def get_context(self, request, *args, **kwargs):
-        from . import public
-
         context = super().get_context(request, *args, **kwargs)
         stories = list(
             HotTrackingPage.objects.live()
@@ -251,6 +239,7 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
     @re_path(r"^feed/(?P<kind>rss|atom)/$", name="feed")
     def feed(self, request, kind):
         """RSS or Atom feed of the column's latest stories (newsroom.feeds)."""
+        # newsroom.feeds imports this module: a top-level import is circular.
         from .feeds import column_feed
 
         return column_feed(request, self, kind)
@@ -278,9 +267,7 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         return pages
 
     def cache_tags(self):
-        from .cache import LISTINGS
-
-        return {*super().cache_tags(), LISTINGS}
+        return {*super().cache_tags(), cache.LISTINGS}
 
     def departments(self):
         """Departments with a live story: the department filter's choices."""
@@ -359,8 +346,6 @@ class StoryFilters:
         return values[0] if len(values) == 1 else None
 
     def _parse(self) -> dict:
-        from django.utils import timezone
-
         valid = {}
         if not hasattr(self.params, "getlist"):
             return valid
@@ -399,8 +384,6 @@ class StoryFilters:
 
     @staticmethod
     def url_query(query) -> str:
-        from urllib.parse import urlencode
-
         return f"?{urlencode(query)}" if query else ""
 
 
@@ -438,9 +421,7 @@ class YearIndexPage(CachedPageMixin, Page):
         verbose_name = _("year index")
 
     def cache_tags(self):
-        from .cache import LISTINGS
-
-        return {*super().cache_tags(), LISTINGS}
+        return {*super().cache_tags(), cache.LISTINGS}
 
     def public_parent(self):
         return self.get_parent()
@@ -499,15 +480,10 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
         return status_of(self.case.state)
 
     def cache_tags(self):
-        from .cache import case_tag
-
-        return {*super().cache_tags(), case_tag(self.case_id)}
+        return {*super().cache_tags(), cache.case_tag(self.case_id)}
 
     def get_context(self, request, *args, **kwargs):
-        from django.db.models import Exists, OuterRef
-        from wagtail.models import PageViewRestriction
-
-        from . import public
+        # newsroom.selectors imports this module: a top-level import is circular.
         from .selectors import story_facts
 
         context = super().get_context(request, *args, **kwargs)
@@ -524,8 +500,6 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
         return context
 
     def redaction_rules(self):
-        from tracking.redaction import rules_for
-
         # One read of the case's rules serves the page, its timeline and cards.
         rules = getattr(self, "_rules", None)
         if rules is None:
@@ -559,20 +533,16 @@ class FollowUpPage(CachedPageMixin, PrintEditionMixin, Page):
         return story
 
     def cache_tags(self):
-        from .cache import case_tag, page_tag
-
         tags = super().cache_tags()
         story = self.story()
         if story is not None:
-            tags |= {case_tag(story.case_id), page_tag(story.pk)}
+            tags |= {cache.case_tag(story.case_id), cache.page_tag(story.pk)}
         return tags
 
     def public_parent(self):
         return self.story()
 
     def redaction_rules(self):
-        from tracking.redaction import rules_for
-
         story = self.story()
         return rules_for(story.case if story else None)
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.html import strip_tags
 from wagtail.admin.panels import Panel
+
+from tracking.redaction import find_personal_data, redact_segments, rules_for
 
 
 class CaseTimelinePanel(Panel):
@@ -21,16 +27,6 @@ class CaseTimelinePanel(Panel):
             return bool(getattr(self.instance, "case_id", None))
 
         def get_context_data(self, parent_context=None):
-            from urllib.parse import urlencode
-
-            from django.urls import reverse
-
-            from tracking.redaction import (
-                find_personal_data,
-                redact_segments,
-                rules_for,
-            )
-
             context = super().get_context_data(parent_context)
             page = self.instance
             case = page.case
@@ -55,8 +51,6 @@ class CaseTimelinePanel(Panel):
 
 def draft_text(page) -> str:
     """Everything readable in a story draft, for the personal-data check."""
-    from django.utils.html import strip_tags
-
     parts = [page.title, getattr(page, "standfirst", "")]
     for block in getattr(page, "body", None) or []:
         value = block.value

@@ -6,24 +6,38 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models import Exists, OuterRef
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.urls import reverse
+from wagtail.admin import signal_handlers as wagtail_mail
+from wagtail.models import Page, PageViewRestriction, Site, TaskState, WorkflowState
+from wagtail.permission_policies.pages import PagePermissionPolicy
+from wagtail.signals import (
+    page_published,
+    page_slug_changed,
+    page_unpublished,
+    post_page_move,
+    task_submitted,
+    workflow_approved,
+    workflow_rejected,
+    workflow_submitted,
+)
+
+from tracking import actions, outbox
+from tracking.models import Case, CensorRule, Citizen, Department
 
 from . import cache
-
-# Case events after which a story's editors may owe the public a follow-up.
-FOLLOW_UP_ACTIONS = {"reply", "close", "reopen"}
+from .models import HotTrackingPage
+from .services import story_create_for_case
+from .sites import forget_sites
 
 
 def create_story(case_id: int, user=None):
     """The ``create_story`` hook of tracking: the case's story draft."""
-    from .services import story_create_for_case
-
     return story_create_for_case(case=case_id, user=user)
 
 
 def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwargs):
-    from .models import HotTrackingPage
-
     if HotTrackingPage.objects.filter(case_id=case_id).exists():
         # The story renders the case live, the listings show its status: their
         # cached HTML is now stale. Other stories' pages are not.
@@ -32,11 +46,7 @@ def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwarg
 
 def on_case_event_recorded(sender, *, case, event, **kwargs):
     """Inside the case's transaction: owe the editors a notice of a follow-up."""
-    from tracking import outbox
-
-    from .models import HotTrackingPage
-
-    if event.action not in FOLLOW_UP_ACTIONS:
+    if not actions.get(event.action).editors_follow:
         return
     if HotTrackingPage.objects.filter(case_id=case.pk).exists():
         outbox.send(
@@ -52,15 +62,6 @@ def defer_workflow_mail():
     A story draft is created and put into review inside the scan's transaction; if
     that rolled back, editors would have been told of a draft that does not exist.
     """
-    from wagtail.admin import signal_handlers as wagtail_mail
-    from wagtail.models import TaskState, WorkflowState
-    from wagtail.signals import (
-        task_submitted,
-        workflow_approved,
-        workflow_rejected,
-        workflow_submitted,
-    )
-
     for signal, notifier, sender, uid in (
         (
             task_submitted,
@@ -112,8 +113,6 @@ def _on_page_published(sender, instance, **kwargs):
     tags = [cache.page_tag(instance.pk), cache.LISTINGS]
     parent_path = instance.path[: -instance.steplen]
     if parent_path:
-        from wagtail.models import Page
-
         tags.extend(
             cache.page_tag(pk)
             for pk in Page.objects.filter(path=parent_path).values_list("pk", flat=True)
@@ -135,8 +134,6 @@ def _on_citizen_changed(sender, instance, created=False, **kwargs):
     """A citizen's own data is masked on their cases' pages: those change."""
     if created:
         return
-    from .models import HotTrackingPage
-
     case_ids = HotTrackingPage.objects.filter(case__citizen_id=instance.pk).values_list(
         "case_id", flat=True
     )
@@ -146,19 +143,6 @@ def _on_citizen_changed(sender, instance, created=False, **kwargs):
 
 
 def connect_page_signals():
-    from django.db.models.signals import m2m_changed, post_save
-    from wagtail.models import Page, PageViewRestriction, Site
-    from wagtail.signals import (
-        page_published,
-        page_slug_changed,
-        page_unpublished,
-        post_page_move,
-    )
-
-    from tracking.models import CensorRule, Citizen, Department
-
-    from .sites import forget_sites
-
     page_published.connect(_on_page_published, dispatch_uid="newsroom-published")
     page_unpublished.connect(_invalidate_site, dispatch_uid="newsroom-unpublished")
     page_slug_changed.connect(_invalidate_site, dispatch_uid="newsroom-slug")
@@ -205,10 +189,6 @@ class StoryRef:
 
 def get_story(case_id: int) -> StoryRef | None:
     """The ``get_story`` hook of tracking."""
-    from django.urls import reverse
-
-    from .models import HotTrackingPage
-
     story = (
         HotTrackingPage.objects.filter(case_id=case_id)
         .values("pk", "title", "live")
@@ -227,10 +207,6 @@ def get_story(case_id: int) -> StoryRef | None:
 def without_story(cases, limit: int) -> list[int]:
     """The ``without_story`` hook of tracking: up to ``limit`` of ``cases`` (a
     queryset) that have no story, oldest escalation first."""
-    from django.db.models import Exists, OuterRef
-
-    from .models import HotTrackingPage
-
     return list(
         cases.exclude(Exists(HotTrackingPage.objects.filter(case_id=OuterRef("pk"))))
         .order_by("escalated_at", "pk")
@@ -241,12 +217,6 @@ def without_story(cases, limit: int) -> list[int]:
 def story_cases_editable_by(user):
     """The ``story_cases_editable_by`` hook of tracking: cases whose story ``user``
     may edit (by Wagtail's page permissions)."""
-    from wagtail.permission_policies.pages import PagePermissionPolicy
-
-    from tracking.models import Case
-
-    from .models import HotTrackingPage
-
     editable = PagePermissionPolicy().instances_user_has_permission_for(user, "change")
     return Case.objects.filter(
         pk__in=HotTrackingPage.objects.filter(pk__in=editable.values("pk")).values(

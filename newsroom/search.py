@@ -26,6 +26,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from wagtail.models import Page
 
+from tracking import outbox
 from tracking.models import Case, Citizen
 from tracking.redaction import Rule, redact, rules_for_cases
 
@@ -68,6 +69,8 @@ def tokenizer():
     if _tokenizer is None:
         with _tokenizer_lock:
             if _tokenizer is None:
+                # Deliberately late: importing jieba costs about half a second and
+                # 20 MB, and every process imports this module (NewsroomConfig).
                 import jieba
 
                 jieba.setLogLevel(logging.WARNING)
@@ -299,8 +302,6 @@ def on_censor_rule_changed(sender, instance, **kwargs):
     """
     # Never in the request: a global rule means reindexing every page. The
     # outbox queues it to a worker after the commit and retries it if need be.
-    from tracking import outbox
-
     case_ids = instance.affected_case_ids()
     for case_id in [None] if None in case_ids else sorted(case_ids):
         outbox.send("newsroom.tasks.reindex_for_censor_rule", case_id)

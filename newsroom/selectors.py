@@ -9,28 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tracking import actions
 from tracking.calendar import working_days_overdue
 from tracking.models import Callback, CaseEvent
 from tracking.redaction import redact, rules_for
 
-# Public events of a case and how the public timeline words them.
-TIMELINE_LABELS = {
-    "register": _("Request received"),
-    "accept": _("Accepted by the hotline"),
-    "dispatch": _("Dispatched to the department"),
-    "acknowledge": _("Department took the case"),
-    "escalate": _("Handed to Hot Tracking"),
-    "reply": _("Department replied"),
-    "reopen": _("Citizen dissatisfied: handled again"),
-    "close": _("Closed"),
-    "withdraw": _("Withdrawn by the citizen"),
-    "answer": _("Answered by the hotline"),
-    "reject": _("Not accepted"),
-}
-# Whose words a note is: department responses are quoted, other notes are not
-# shown (they are internal reasons), except the department's name on dispatch.
-QUOTED_NOTES = {"reply", "answer"}
-SHOWN_NOTES = {"dispatch"}
+from .models import status_of
 
 
 @dataclass
@@ -52,8 +36,6 @@ class StoryFacts:
 
 def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts:
     """Everything a story page shows from its case, read live and redacted."""
-    from .models import status_of
-
     now = now or timezone.now()
     case = story.case
     if rules is None:
@@ -66,26 +48,33 @@ def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts
     )
     items = []
     for event in events:
-        label = TIMELINE_LABELS.get(event.action)
-        if label is None:
+        # The registry says how the public timeline words an action and whether
+        # its note is shown (the words of the department or the hotline, the
+        # department's name); other notes are internal reasons.
+        action = actions.get(event.action)
+        if not action.public:
             continue
         text = ""
-        if event.action in QUOTED_NOTES or event.action in SHOWN_NOTES:
+        if action.public_note:
             text = redact(event.note, case=case, rules=rules)
-        items.append(TimelineItem(event.created_at, event.action, str(label), text))
+        items.append(
+            TimelineItem(event.created_at, action.name, str(action.public_label), text)
+        )
 
-    # Overdue when the paper took the case up, else overdue now. A deadline set
-    # after the escalation (reopened, extended) has not passed at that instant.
+    # Overdue when the paper took the case up (stored then: a deadline extended or
+    # restarted later does not change what was reported), else overdue now.
     days_overdue = None
     figure = None
-    if case.due_at and case.escalated_at and case.escalated_at > case.due_at:
-        days_overdue = figure = working_days_overdue(case.due_at, case.escalated_at)
+    deadline = case.due_at
+    if case.escalated_days_overdue is not None:
+        days_overdue = figure = case.escalated_days_overdue
+        deadline = case.escalated_due_at
     elif case.is_overdue(now):
         figure = working_days_overdue(case.due_at, now)
     if figure is not None:
         items.append(
             TimelineItem(
-                case.due_at,
+                deadline,
                 "overdue",
                 str(_("Deadline passed")),
                 ngettext(

@@ -13,6 +13,9 @@ from __future__ import annotations
 import copy
 import threading
 
+from django.http.request import split_domain_port
+from wagtail.models import Site
+
 from . import cache
 
 SITES = "sites"
@@ -52,9 +55,6 @@ def _fresh_copy(site, home=None):
 def remember_site(request) -> None:
     """Give ``request`` its site (``request._wagtail_site``, as Wagtail caches it)
     from what this process found before, or let Wagtail find it."""
-    from django.http.request import split_domain_port
-    from wagtail.models import Site
-
     if hasattr(request, "_wagtail_site"):
         return
     key = (split_domain_port(request._get_raw_host())[0], request.get_port())

@@ -6,25 +6,26 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.core.management import call_command
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from tracking import roles
+from tracking import outbox, roles
+from tracking.models import CaseEvent
+
+from . import search
+from .models import EditorNotice, HotTrackingPage
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, outbox_transactional=True)
 def notify_editors_of_case_event(event_id: int) -> int:
     """Tell the column's editors that a tracked case moved: a follow-up may be due.
 
-    Each editor gets one admin notice and one e-mail per case event, however often
-    this runs (it is queued through the outbox, which retries failures). Returns
-    the number of editors newly notified.
+    Each editor gets one admin notice per case event, written in the outbox's
+    transaction (so exactly once, however often this runs), and owes one e-mail,
+    sent by :func:`mail_editor_notices` outside any transaction. Returns the
+    number of editors newly notified.
     """
-    from tracking.models import CaseEvent
-
-    from .models import EditorNotice, HotTrackingPage
-
     event = CaseEvent.objects.filter(pk=event_id).select_related("case").first()
     if event is None:
         return 0
@@ -39,33 +40,49 @@ def notify_editors_of_case_event(event_id: int) -> int:
             "action": event.action_label,
             "title": story.title,
         }
-        subject = _("[Hot Tracking] %(message)s") % {"message": message}
-    link = f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{story.pk}/edit/"
     already = set(
         EditorNotice.objects.filter(event_id=event.pk).values_list("user_id", flat=True)
     )
-    notified = [e for e in editors if e.pk not in already]
-    # Notices and mail together: if the mail relay fails, nothing is recorded and
-    # the retry does both again.
-    with transaction.atomic():
-        for editor in notified:
-            EditorNotice.objects.create(
-                user=editor, story=story, message=message[:255], event_id=event.pk
+    notices = [
+        EditorNotice.objects.create(
+            user=editor, story=story, message=message[:255], event_id=event.pk
+        )
+        for editor in editors
+        if editor.pk not in already
+    ]
+    mailed = [notice.pk for notice in notices if notice.user.email]
+    if mailed:
+        outbox.send("newsroom.tasks.mail_editor_notices", mailed)
+    return len(notices)
+
+
+@shared_task(acks_late=True)
+def mail_editor_notices(notice_ids: list[int]) -> int:
+    """E-mail editors their notices, one message each (editors need not see who
+    else was told). At least once: a relay failure retries them all."""
+    notices = EditorNotice.objects.filter(pk__in=notice_ids).select_related(
+        "user", "story"
+    )
+    messages = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for notice in notices:
+            if not notice.user.email:
+                continue
+            subject = _("[Hot Tracking] %(message)s") % {"message": notice.message}
+            link = (
+                f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{notice.story_id}/edit/"
             )
-        recipients = [e.email for e in notified if e.email]
-        if recipients:
-            # One message each: editors need not see who else was told.
-            send_mass_mail(
-                [(subject, f"{message}\n{link}", None, [r]) for r in recipients]
+            messages.append(
+                (subject, f"{notice.message}\n{link}", None, [notice.user.email])
             )
-    return len(notified)
+    if messages:
+        send_mass_mail(messages)
+    return len(messages)
 
 
 @shared_task(acks_late=True)
 def publish_scheduled() -> None:
     """Publish and unpublish pages whose scheduled time has come (beat)."""
-    from django.core.management import call_command
-
     call_command("publish_scheduled", verbosity=0)
 
 
@@ -73,8 +90,6 @@ def reindex_for_censor_rule(case_id: int | None) -> int:
     """Reindex what a censor rule may change: its case's pages, or every page for
     a global rule. Run by a worker through the outbox, never in the request that
     saved the rule. Returns the number of pages indexed."""
-    from . import search
-
     if case_id:
         return search.reindex_case_pages(case_id)
     return search.index_all()

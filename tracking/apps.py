@@ -1,5 +1,9 @@
 from django.apps import AppConfig
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
+
+from .redaction import forget_censor_rules
 
 
 class TrackingConfig(AppConfig):
@@ -8,9 +12,7 @@ class TrackingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
-
-        from . import signals  # noqa: F401
+        # Models need the ready app registry: not importable at the top of apps.py.
         from .models import CensorRule
 
         for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
@@ -23,10 +25,6 @@ class TrackingConfig(AppConfig):
 
 def _forget_censor_rules(sender, instance, **kwargs):
     """Now, and after the commit: a list read in between holds the old rules."""
-    from django.db import transaction
-
-    from .redaction import forget_censor_rules
-
     case_ids = instance.affected_case_ids()
     forget_censor_rules(case_ids)
     transaction.on_commit(lambda: forget_censor_rules(case_ids))

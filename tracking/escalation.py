@@ -22,8 +22,15 @@ from django.utils import timezone
 from . import calendar, hooks
 from .calendar import add_working_hours, overdue_cutoff
 from .exceptions import CaseError
-from .models import ESCALATABLE_STATES, Case, CaseNotice, Category, NoticeKind
-from .services import _record_event, case_escalate
+from .models import (
+    ESCALATABLE_STATES,
+    Case,
+    CaseNotice,
+    Category,
+    NoticeKind,
+    State,
+)
+from .services import case_escalate, record_event, start_story
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,9 @@ class ScanResult:
     reminded: int = 0
     escalated: int = 0
     stories: int = 0
+    acknowledge_warned: int = 0
+    #: Cases a step failed on (logged with their reference); the pass went on.
+    failed: int = 0
 
 
 def _claim(queryset, batch_size: int) -> list[Case]:
@@ -43,32 +53,58 @@ def _claim(queryset, batch_size: int) -> list[Case]:
     return list(queryset.order_by("awaiting_due_at", "pk")[:batch_size])
 
 
+# The deadline each kind of notice is about: one notice per case, kind and deadline.
+NOTICE_DEADLINES = {
+    NoticeKind.WARNING: "due_at",
+    NoticeKind.REMINDER: "due_at",
+    NoticeKind.ACKNOWLEDGE_WARNING: "acknowledge_due_at",
+}
+
+
 def _without_notice(queryset, kind: str):
     sent = CaseNotice.objects.filter(
-        case=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at")
+        case=OuterRef("pk"), kind=kind, due_at=OuterRef(NOTICE_DEADLINES[kind])
     )
     return queryset.exclude(Exists(sent))
+
+
+def _failed(reference: str, step: str, result: ScanResult) -> None:
+    """One case went wrong: log it with its reference, count it, and go on."""
+    logger.exception("overdue scan: %s of case %s failed", step, reference)
+    result.failed += 1
 
 
 def _notify_once(case: Case, kind: str, now: datetime) -> bool:
     """Record the notice and its event, unless this deadline already had one."""
     try:
         with transaction.atomic():
-            CaseNotice.objects.create(case=case, kind=kind, due_at=case.due_at)
-            _record_event(case, action=kind, user=None, now=now, public=False)
+            CaseNotice.objects.create(
+                case=case, kind=kind, due_at=getattr(case, NOTICE_DEADLINES[kind])
+            )
+            record_event(case, action=kind, user=None, now=now, public=False)
     except IntegrityError:
         return False
     return True
 
 
-def _notices(queryset, kind: str, now: datetime, batch_size: int) -> int:
+def _notices(
+    queryset, kind: str, now: datetime, batch_size: int, result: ScanResult
+) -> int:
     done = 0
+    failed: list[int] = []
     while True:
         with transaction.atomic():
-            batch = _claim(_without_notice(queryset, kind), batch_size)
+            batch = _claim(
+                _without_notice(queryset, kind).exclude(pk__in=failed), batch_size
+            )
             if not batch:
                 return done
-            done += sum(_notify_once(case, kind, now) for case in batch)
+            for case in batch:
+                try:
+                    done += _notify_once(case, kind, now)
+                except Exception:
+                    _failed(case.reference, kind, result)
+                    failed.append(case.pk)
         if len(batch) < batch_size:
             return done
 
@@ -99,8 +135,8 @@ def escalation_candidates(now: datetime):
     )
 
 
-def _escalate(queryset, now: datetime, batch_size: int) -> list[int]:
-    escalated: list[int] = []
+def _escalate(queryset, now: datetime, batch_size: int, result: ScanResult) -> int:
+    escalated = 0
     skipped: list[int] = []
     while True:
         with transaction.atomic():
@@ -108,27 +144,32 @@ def _escalate(queryset, now: datetime, batch_size: int) -> list[int]:
             if not batch:
                 return escalated
             for case in batch:
-                if hooks.call("get_story", case.pk) is not None:
-                    skipped.append(case.pk)  # already tracked: never a second story
-                    continue
                 try:
                     with transaction.atomic():
+                        if hooks.call("get_story", case.pk) is not None:
+                            skipped.append(case.pk)  # tracked: never a second story
+                            continue
                         case_escalate(case=case, user=None, now=now)
                 except CaseError as exc:
                     logger.info("not escalating %s: %s", case.reference, exc)
                     skipped.append(case.pk)
                     continue
-                escalated.append(case.pk)
+                except Exception:
+                    _failed(case.reference, "escalation", result)
+                    skipped.append(case.pk)
+                    continue
+                escalated += 1
         if len(batch) < batch_size:
             return escalated
 
 
-def _stories(batch_size: int) -> int:
+def _stories(now: datetime, batch_size: int, result: ScanResult) -> int:
     """Create the story of every escalated case that has none yet (catch-up too).
 
     Each case is claimed with ``SKIP LOCKED`` while its story is made, so parallel
     scans take different cases instead of queuing on the same one; only stories
-    made by this pass are counted.
+    made by this pass are counted. The case records the story as it does when a
+    supervisor asks for one.
     """
     if not hooks.is_registered("create_story"):
         return 0
@@ -141,17 +182,20 @@ def _stories(batch_size: int) -> int:
             return created
         for case_id in ids:
             tried.add(case_id)
+            reference = f"#{case_id}"
             try:
                 with transaction.atomic():
-                    if not _claim(Case.objects.filter(pk=case_id), 1):
+                    claimed = _claim(Case.objects.filter(pk=case_id), 1)
+                    if not claimed:
                         continue  # another scan is making this story
                     if hooks.call("get_story", case_id) is not None:
                         continue  # made meanwhile
-                    hooks.call("create_story", case_id)
+                    reference = claimed[0].reference
+                    start_story(claimed[0], user=None, now=now)
                     created += 1
             except Exception:
                 # Level-triggered: the next pass tries again; the escalation stands.
-                logger.exception("story for case %s failed", case_id)
+                _failed(reference, "story", result)
 
 
 def scan_overdue(*, now: datetime | None = None, batch_size: int | None = None):
@@ -165,15 +209,29 @@ def scan_overdue(*, now: datetime | None = None, batch_size: int | None = None):
 def _scan(now: datetime, batch_size: int) -> ScanResult:
     result = ScanResult()
     horizon = add_working_hours(now, settings.TRACKING_EARLY_WARNING_HOURS)
+    result.acknowledge_warned = _notices(
+        Case.objects.filter(
+            state=State.DISPATCHED,
+            acknowledge_due_at__gte=now,
+            acknowledge_due_at__lt=add_working_hours(
+                now, settings.TRACKING_ACKNOWLEDGE_WARNING_HOURS
+            ),
+        ),
+        NoticeKind.ACKNOWLEDGE_WARNING,
+        now,
+        batch_size,
+        result,
+    )
     result.warned = _notices(
         Case.objects.filter(awaiting_due_at__gte=now, awaiting_due_at__lt=horizon),
         NoticeKind.WARNING,
         now,
         batch_size,
+        result,
     )
     result.reminded = _notices(
-        Case.objects.overdue(now), NoticeKind.REMINDER, now, batch_size
+        Case.objects.overdue(now), NoticeKind.REMINDER, now, batch_size, result
     )
-    result.escalated = len(_escalate(escalation_candidates(now), now, batch_size))
-    result.stories = _stories(batch_size)
+    result.escalated = _escalate(escalation_candidates(now), now, batch_size, result)
+    result.stories = _stories(now, batch_size, result)
     return result

@@ -210,21 +210,6 @@ class StoryForm(CaseActionForm):
     """Start the case's Hot Tracking story: nothing to fill in."""
 
 
-TRANSITION_FORMS: dict[str, type[CaseActionForm]] = {
-    "accept": CaseActionForm,
-    "reject": RejectForm,
-    "answer": AnswerForm,
-    "dispatch": DispatchForm,
-    "acknowledge": CaseActionForm,
-    "return_case": ReturnForm,
-    "escalate": EscalateForm,
-    "reply": ReplyForm,
-    "close": CaseActionForm,
-    "reopen": ReopenForm,
-    "withdraw": WithdrawForm,
-}
-
-
 def error_text(form: forms.Form) -> str:
     """All errors of a bound form as one line, each prefixed with its field label."""
     parts = []
@@ -376,8 +361,14 @@ class CallForm(CaseReferenceForm):
 class CensorRuleForm(CaseReferenceForm):
     """A redaction rule, for every case or for one case (by its reference)."""
 
-    field_order = ["pattern", "is_regex", "replacement", "case_reference", "reason",
-                   "is_active"]
+    field_order = [
+        "pattern",
+        "is_regex",
+        "replacement",
+        "case_reference",
+        "reason",
+        "is_active",
+    ]
 
     class Meta:
         model = CensorRule

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import regex
+from django.core.cache import cache
+from django.db.models import Q
 
 logger = logging.getLogger(__name__)
 
@@ -359,9 +361,7 @@ def _censor_key(case_id: int | None) -> str:
 def _censor_rows(case_ids: Iterable[int]) -> list[tuple]:
     """``(pk, case_id, pattern, replacement, is_regex)`` of the active global
     rules and those of ``case_ids``, in the order they were added."""
-    from django.core.cache import cache
-    from django.db.models import Q
-
+    # tracking.models.censor imports this module: a top-level import is circular.
     from .models import CensorRule
 
     scopes = [None, *dict.fromkeys(case_ids)]
@@ -388,8 +388,6 @@ def _censor_rows(case_ids: Iterable[int]) -> list[tuple]:
 
 def forget_censor_rules(case_ids: Iterable[int | None]) -> None:
     """A rule of these cases (``None``: a global one) changed."""
-    from django.core.cache import cache
-
     cache.delete_many([_censor_key(case_id) for case_id in case_ids])
 
 

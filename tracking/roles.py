@@ -1,5 +1,8 @@
 """Staff roles as Django groups, and what each may do (see DESIGN.md)."""
 
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
 CASE_OFFICERS = "Case officers"
 SUPERVISORS = "Supervisors"
 DEPARTMENT_LIAISONS = "Department liaisons"
@@ -88,9 +91,6 @@ def sync_role_groups(apps, *, strict: bool = True) -> None:
     models that a later migration creates are skipped, and that migration syncs
     the roles again.
     """
-    from django.apps import apps as global_apps
-    from django.contrib.auth.management import create_permissions
-
     for app_label in ("tracking", "wagtailadmin", "wagtailimages", "wagtaildocs"):
         create_permissions(
             global_apps.get_app_config(app_label), verbosity=0, apps=apps

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from . import actions, hooks
 from . import models as m
-from .models import TRANSITION_NAMES, Case, State
+from .models import Case, State
 
 # Conditions that the action's own form fulfils. django-fsm would offer "dispatch"
 # only once the case has a department and "reply" only once a response is recorded,
@@ -28,7 +29,7 @@ def available_transitions(case: Case, user) -> list[str]:
             if condition not in fulfilled
         ):
             names.add(name)
-    return [name for name in TRANSITION_NAMES if name in names]
+    return [name for name in actions.transition_names() if name in names]
 
 
 def may_record_callback(case: Case, user) -> bool:
@@ -50,8 +51,6 @@ def may_extend_deadline(case: Case, user) -> bool:
 
 def may_request_story(case: Case, user) -> bool:
     """Supervisors may start the story of an escalated case that has none."""
-    from . import hooks
-
     return (
         case.escalated_at is not None
         and hooks.is_registered("create_story")
@@ -59,4 +58,3 @@ def may_request_story(case: Case, user) -> bool:
         and m.may_act_on(case, user)
         and hooks.call("get_story", case.pk) is None
     )
-

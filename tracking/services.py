@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransition
 
+from . import actions, hooks, outbox
 from . import models as m
-from .calendar import local_zone
+from .actions import DEPARTMENT
+from .calendar import deadline_after, local_zone
 from .exceptions import (
     CaseConflict,
     CasePermissionDenied,
@@ -61,22 +63,6 @@ CONDITION_MESSAGES = {
     ),
 }
 
-# Which transitions appear on the public timeline of a case.
-PUBLIC_ACTIONS = {
-    "register",
-    "accept",
-    "reject",
-    "answer",
-    "dispatch",
-    "acknowledge",
-    "escalate",
-    "reply",
-    "close",
-    "reopen",
-    "withdraw",
-}
-
-
 # --- the one path every transition takes ---------------------------------------------
 
 
@@ -113,7 +99,10 @@ def _check_allowed(locked: Case, name: str, user) -> None:
     if not meta.has_transition(locked.state):
         raise TransitionRefused(
             _("A case that is “%(state)s” cannot be %(action)s.")
-            % {"state": locked.get_state_display(), "action": action_label(name)}
+            % {
+                "state": locked.get_state_display(),
+                "action": actions.get(name).done or name,
+            }
         )
     if user is not None and not meta.has_transition_perm(locked, locked.state, user):
         raise CasePermissionDenied(
@@ -137,26 +126,7 @@ def _check_conditions(locked: Case, name: str) -> None:
             )
 
 
-def action_label(name: str) -> str:
-    return str(TRANSITION_LABELS.get(name, name))
-
-
-TRANSITION_LABELS = {
-    "accept": gettext_lazy("accepted"),
-    "reject": gettext_lazy("rejected"),
-    "answer": gettext_lazy("answered"),
-    "dispatch": gettext_lazy("dispatched"),
-    "acknowledge": gettext_lazy("acknowledged"),
-    "return_case": gettext_lazy("returned"),
-    "escalate": gettext_lazy("escalated"),
-    "reply": gettext_lazy("replied"),
-    "close": gettext_lazy("closed"),
-    "reopen": gettext_lazy("reopened"),
-    "withdraw": gettext_lazy("withdrawn"),
-}
-
-
-def _record_event(
+def record_event(
     case: Case,
     *,
     action: str,
@@ -174,7 +144,7 @@ def _record_event(
         from_state=from_state,
         to_state=to_state,
         note=note,
-        public=action in PUBLIC_ACTIONS if public is None else public,
+        public=actions.get(action).public if public is None else public,
         created_at=now,
     )
     _after_commit(case, event)
@@ -183,10 +153,7 @@ def _record_event(
 
 def _after_commit(case: Case, event: CaseEvent) -> None:
     """Owe the event's notifications (in this transaction), then tell receivers."""
-    from . import outbox
-    from .tasks import DEPARTMENT_NOTICES
-
-    if event.action in DEPARTMENT_NOTICES and case.department_id:
+    if actions.get(event.action).notifies(DEPARTMENT) and case.department_id:
         outbox.send("tracking.tasks.notify_case_event", event.pk, now=event.created_at)
     case_event_recorded.send(sender=Case, case=case, event=event)
     case_id, action, event_id = case.pk, event.action, event.pk
@@ -225,7 +192,7 @@ def _transition(
             except ValidationError as exc:
                 raise InvalidInput(" ".join(exc.messages)) from None
             locked.save()
-            _record_event(
+            record_event(
                 locked,
                 action=name,
                 user=user,
@@ -252,26 +219,54 @@ def _transition(
 # --- transitions ---------------------------------------------------------------------
 
 
-def case_accept(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+def case_accept(
+    *,
+    case: Case | int,
+    user,
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> Case:
     """The hotline takes the request on (受理)."""
-    return _transition(case, "accept", user=user, now=now, **kw)
+    return _transition(case, "accept", user=user, now=now, expect_state=expect_state)
 
 
 def case_reject(
-    *, case: Case | int, user, reason: str, now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    reason: str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """Refuse a request that is not for the hotline; a reason is required."""
     return _transition(
-        case, "reject", user=user, now=now, reason=reason, note=reason.strip(), **kw
+        case,
+        "reject",
+        user=user,
+        now=now,
+        reason=reason,
+        note=reason.strip(),
+        expect_state=expect_state,
     )
 
 
 def case_answer(
-    *, case: Case | int, user, answer: str, now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    answer: str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """The hotline answers a consultation itself; a callback then closes it."""
     return _transition(
-        case, "answer", user=user, now=now, answer=answer, note=answer.strip(), **kw
+        case,
+        "answer",
+        user=user,
+        now=now,
+        answer=answer,
+        note=answer.strip(),
+        expect_state=expect_state,
     )
 
 
@@ -281,7 +276,7 @@ def case_dispatch(
     user,
     department: Department | None,
     now: datetime | None = None,
-    **kw,
+    expect_state: str | None = None,
 ) -> Case:
     """Send the case to a department; its deadline counts working days from now."""
     if department is not None and not department.is_active:
@@ -299,19 +294,30 @@ def case_dispatch(
         now=now,
         prepare=prepare,
         note=department.name if department else "",
-        **kw,
+        expect_state=expect_state,
     )
 
 
 def case_acknowledge(
-    *, case: Case | int, user, now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """The department confirms it has taken the case (签收)."""
-    return _transition(case, "acknowledge", user=user, now=now, **kw)
+    return _transition(
+        case, "acknowledge", user=user, now=now, expect_state=expect_state
+    )
 
 
 def case_return(
-    *, case: Case | int, user, reason: str, now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    reason: str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """The department sends the case back to the hotline; a reason is required."""
     return _transition(
@@ -321,7 +327,7 @@ def case_return(
         now=now,
         reason=reason,
         note=reason.strip(),
-        **kw,
+        expect_state=expect_state,
     )
 
 
@@ -331,7 +337,7 @@ def case_escalate(
     user=None,
     reason: str = "",
     now: datetime | None = None,
-    **kw,
+    expect_state: str | None = None,
 ) -> Case:
     """Hand a case overdue past its threshold to the media (媒体督办).
 
@@ -340,7 +346,14 @@ def case_escalate(
     """
     if user is not None and not reason.strip():
         raise InvalidInput(_("A reason is required to escalate a case by hand."))
-    return _transition(case, "escalate", user=user, now=now, note=reason.strip(), **kw)
+    return _transition(
+        case,
+        "escalate",
+        user=user,
+        now=now,
+        note=reason.strip(),
+        expect_state=expect_state,
+    )
 
 
 def case_reply(
@@ -351,7 +364,7 @@ def case_reply(
     channel: str = m.ResponseChannel.SYSTEM,
     responded_at: datetime | None = None,
     now: datetime | None = None,
-    **kw,
+    expect_state: str | None = None,
 ) -> Case:
     """Record the department's response and mark the case replied."""
     if not text.strip():
@@ -371,42 +384,63 @@ def case_reply(
         )
 
     return _transition(
-        case, "reply", user=user, now=now, prepare=prepare, note=text.strip(), **kw
+        case,
+        "reply",
+        user=user,
+        now=now,
+        prepare=prepare,
+        note=text.strip(),
+        expect_state=expect_state,
     )
 
 
-def case_close(*, case: Case | int, user, now: datetime | None = None, **kw) -> Case:
+def case_close(
+    *,
+    case: Case | int,
+    user,
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> Case:
     """Close after a satisfied callback (or N unreachable tries)."""
-    return _transition(case, "close", user=user, now=now, **kw)
+    return _transition(case, "close", user=user, now=now, expect_state=expect_state)
 
 
 def case_reopen(
-    *, case: Case | int, user, reason: str = "", now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    reason: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """The citizen was dissatisfied: handle the case again with a new deadline."""
-    return _transition(case, "reopen", user=user, now=now, note=reason.strip(), **kw)
+    return _transition(
+        case,
+        "reopen",
+        user=user,
+        now=now,
+        note=reason.strip(),
+        expect_state=expect_state,
+    )
 
 
 def case_withdraw(
-    *, case: Case | int, user, reason: str = "", now: datetime | None = None, **kw
+    *,
+    case: Case | int,
+    user,
+    reason: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> Case:
     """The citizen withdrew the request."""
-    return _transition(case, "withdraw", user=user, now=now, note=reason.strip(), **kw)
-
-
-TRANSITION_SERVICES = {
-    "accept": case_accept,
-    "reject": case_reject,
-    "answer": case_answer,
-    "dispatch": case_dispatch,
-    "acknowledge": case_acknowledge,
-    "return_case": case_return,
-    "escalate": case_escalate,
-    "reply": case_reply,
-    "close": case_close,
-    "reopen": case_reopen,
-    "withdraw": case_withdraw,
-}
+    return _transition(
+        case,
+        "withdraw",
+        user=user,
+        now=now,
+        note=reason.strip(),
+        expect_state=expect_state,
+    )
 
 
 # --- actions that are not transitions -------------------------------------------------
@@ -453,7 +487,7 @@ def callback_record(
             called_at=now,
             recorded_by=user,
         )
-        _record_event(
+        record_event(
             locked,
             action="callback",
             user=user,
@@ -473,8 +507,6 @@ def case_extend_deadline(
     expect_state: str | None = None,
 ) -> Case:
     """A supervisor moves the deadline later by some working days (延期)."""
-    from .calendar import deadline_after
-
     now = now or timezone.now()
     if not reason.strip():
         raise InvalidInput(_("A reason is required to extend a deadline."))
@@ -491,7 +523,7 @@ def case_extend_deadline(
             due_at=deadline_after(old_due, working_days)
         )
         locked.refresh_from_db(fields=["due_at"])
-        _record_event(
+        record_event(
             locked,
             action="extend",
             user=user,
@@ -597,39 +629,46 @@ def case_register(
         except ValidationError as exc:
             raise InvalidInput(" ".join(exc.messages)) from None
         case.save()
-        _record_event(case, action="register", user=user, now=now)
+        record_event(case, action="register", user=user, now=now)
     return case
 
 
 def case_request_story(
-    *, case: Case | int, user, now: datetime | None = None
+    *,
+    case: Case | int,
+    user,
+    now: datetime | None = None,
+    expect_state: str | None = None,
 ) -> object:
     """Start the Hot Tracking story of an escalated case now (supervisors).
 
     The story itself belongs to the newsroom, reached through the ``create_story``
     hook; the case records who asked for it. Asking twice returns the same story.
     """
-    from . import hooks
-
     now = now or timezone.now()
     if not hooks.is_registered("create_story"):
         raise TransitionRefused(_("No newsroom is connected to create stories."))
     with transaction.atomic():
-        locked = _locked_for_action(case, None, user, "escalate_case")
+        locked = _locked_for_action(case, expect_state, user, "escalate_case")
         if locked.escalated_at is None:
             raise TransitionRefused(
                 _("Only a case handed to the media gets a Hot Tracking story.")
             )
-        had_story = hooks.call("get_story", locked.pk) is not None
-        story = hooks.call("create_story", locked.pk, user=user)
-        if not had_story:
-            _record_event(
-                locked,
-                action="story",
-                user=user,
-                now=now,
-                note=str(getattr(story, "title", "")),
-                public=False,
-            )
-    return story
+        return start_story(locked, user=user, now=now)
 
+
+def start_story(locked: Case, *, user=None, now: datetime) -> object:
+    """Have the newsroom make the story of ``locked`` (whose row the caller has
+    locked) and record it on the case the first time: by hand or by the scan."""
+    had_story = hooks.call("get_story", locked.pk) is not None
+    story = hooks.call("create_story", locked.pk, user=user)
+    if not had_story:
+        record_event(
+            locked,
+            action="story",
+            user=user,
+            now=now,
+            note=str(getattr(story, "title", "")),
+            public=False,
+        )
+    return story

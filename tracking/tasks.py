@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 from celery import shared_task
 from django.conf import settings
@@ -11,10 +12,11 @@ from django.core.mail import send_mail
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger(__name__)
+from . import actions, escalation, outbox
+from .actions import DEPARTMENT
+from .models import CaseEvent
 
-# Events a department's liaisons are e-mailed about.
-DEPARTMENT_NOTICES = {"dispatch", "extend", "escalate", "reminder", "warning"}
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -25,14 +27,12 @@ def notify_case_event(event_id: int) -> int:
     failure. Sending twice sends the same mail twice, which the liaison can bear;
     losing it would be worse.
     """
-    from .models import CaseEvent
-
     event = (
         CaseEvent.objects.select_related("case", "case__department")
         .filter(pk=event_id)
         .first()
     )
-    if event is None or event.action not in DEPARTMENT_NOTICES:
+    if event is None or not actions.get(event.action).notifies(DEPARTMENT):
         return 0
     department = event.case.department
     if department is None:
@@ -72,24 +72,16 @@ def notify_case_event(event_id: int) -> int:
 @shared_task(acks_late=True)
 def deliver_notification(message_id: int) -> bool:
     """Send one outbox message now (queued right after the commit that owes it)."""
-    from .outbox import deliver
-
-    return deliver(message_id)
+    return outbox.deliver(message_id)
 
 
 @shared_task(acks_late=True)
 def deliver_due_notifications() -> int:
     """The outbox sweep: send what was not sent in time, retry failures (beat)."""
-    from .outbox import deliver_due
-
-    return deliver_due()
+    return outbox.deliver_due()
 
 
 @shared_task(acks_late=True)
 def scan_overdue() -> dict:
     """One pass of the overdue scan (beat runs it every few minutes)."""
-    from dataclasses import asdict
-
-    from .escalation import scan_overdue as scan
-
-    return asdict(scan())
+    return asdict(escalation.scan_overdue())

@@ -306,6 +306,7 @@ class OutboxViewSet(HotlineModelViewSet):
             "sent_at",
             "attempts",
             "due_at",
+            "claimed_until",
             "last_error",
         ]
 

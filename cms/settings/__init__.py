@@ -281,6 +281,9 @@ EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "noreply@8890.local")
+# A hung mail relay must fail well inside the outbox's claim on a message (10
+# minutes), or the message would be sent again by the next worker.
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
 
 # --- Wagtail ------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "8890 News+"
@@ -343,6 +346,10 @@ TRACKING_DEFAULT_ESCALATION_DAYS = int(
 )
 # Departments are warned this many working hours before a deadline (预警).
 TRACKING_EARLY_WARNING_HOURS = int(os.environ.get("TRACKING_EARLY_WARNING_HOURS", "4"))
+# Warn a department this many office hours before its acknowledgement deadline.
+TRACKING_ACKNOWLEDGE_WARNING_HOURS = int(
+    os.environ.get("TRACKING_ACKNOWLEDGE_WARNING_HOURS", "2")
+)
 TRACKING_OFFICE_OPENING_TIME = time.fromisoformat(
     os.environ.get("TRACKING_OFFICE_OPENING_TIME", "09:00")
 )

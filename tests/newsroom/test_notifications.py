@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from newsroom.models import EditorNotice
 from newsroom.services import story_create_for_case
@@ -15,7 +16,7 @@ from newsroom.tasks import notify_editors_of_case_event
 from tests.factories import DepartmentFactory, aware, case_in_state, officer, staff
 from tracking import roles
 from tracking import services as svc
-from tracking.models import CaseEvent
+from tracking.models import CaseEvent, OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -132,11 +133,18 @@ def test_running_the_task_again_adds_nothing(newsroom, replied, mailoutbox):
 
 
 def test_an_editor_who_joins_later_is_notified_on_the_retry(
-    newsroom, replied, mailoutbox
+    newsroom, replied, mailoutbox, django_capture_on_commit_callbacks
 ):
     newcomer = staff(roles.EDITORS)
 
-    assert notify_editors_of_case_event(replied.pk) == 1
+    # The notices are written now; their mail is owed to the outbox and sent
+    # after the commit, with no transaction holding the database meanwhile.
+    with django_capture_on_commit_callbacks() as owed:
+        assert notify_editors_of_case_event(replied.pk) == 1
+    assert mails_to(mailoutbox, [newcomer]) == Counter()
+    assert OutboxMessage.objects.filter(task="newsroom.tasks.mail_editor_notices")
+    for callback in owed:
+        callback()
 
     assert notices_of([newcomer]) == Counter({newcomer.pk: 1})
     assert mails_to(mailoutbox, [newcomer]) == Counter({newcomer.pk: 1})
@@ -153,8 +161,15 @@ def test_an_editor_who_joins_later_is_notified_on_the_retry(
     ],
 )
 def test_closing_or_reopening_after_the_callback_notifies_once_more(
-    newsroom, story, replied, desk, mailoutbox, django_capture_on_commit_callbacks,
-    outcome, service, action,
+    newsroom,
+    story,
+    replied,
+    desk,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+    outcome,
+    service,
+    action,
 ):
     editors = newsroom["editors"]
     act(
@@ -251,9 +266,14 @@ def test_a_notice_owed_while_the_broker_is_down_is_sent_by_the_sweep(
     assert not EditorNotice.objects.exists()
     assert outbox.deliver_due(now=NOW + timedelta(minutes=5)) >= 1
     assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+    # The mail is its own outbox message, sent outside the notices' transaction:
+    # the broker is still down, so the next sweep sends it.
+    later = timezone.now() + timedelta(minutes=5)
+    assert outbox.deliver_due(now=later) == 1
     assert mails_to(mailoutbox, editors) == Counter({u.pk: 1 for u in editors})
-    assert outbox.deliver_due(now=NOW + timedelta(hours=5)) == 0
+    assert outbox.deliver_due(now=later + timedelta(hours=5)) == 0
     assert notices_of(editors) == Counter({u.pk: 1 for u in editors})
+    assert mails_to(mailoutbox, editors) == Counter({u.pk: 1 for u in editors})
 
 
 def test_the_review_mail_for_a_new_story_leaves_only_after_its_commit(

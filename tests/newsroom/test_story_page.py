@@ -251,7 +251,19 @@ def test_a_reopened_case_shows_no_deadline_that_has_not_passed(client, story, de
     with time_machine.travel(aware(2026, 3, 20, 10), tick=False):
         html = get(client, story).content.decode()
 
-    assert "overdue" not in kinds(html)
+    # The new deadline has not passed: only the one the paper reported is shown,
+    # with the figure reported then, and the key figure stays.
+    assert kinds(html).count("overdue") == 1
+    with translation.override(settings.LANGUAGE_CODE):
+        reported = ngettext(
+            "Overdue by %(days)s working day", "Overdue by %(days)s working days", 3
+        ) % {"days": 3}
+    assert reported in entry(html, "overdue")
+    assert kinds(html).index("overdue") < kinds(html).index("escalate")
+    assert re.search(
+        r"<strong>3</strong>\s*" + re.escape(t("working days overdue when reported")),
+        html,
+    )
     assert kinds(html)[-1] == "reopen"
     assert '<span class="badge badge-tracking">' in html
 

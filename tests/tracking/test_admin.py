@@ -37,6 +37,7 @@ from tests.factories import (
 )
 from tracking import services as svc
 from tracking.models import (
+    CalendarYear,
     Call,
     Callback,
     Case,
@@ -330,6 +331,32 @@ def test_case_page_shows_deadline_working_days_overdue_and_responses(calendar_20
     assert marker["data-working-days-overdue"] == "4"
     assert "overdue by 4 working days" in page.get_text(" ", strip=True)
     assert "已派员检修管道。" in page.get_text()
+
+
+def test_case_page_shows_acknowledgement_and_what_the_paper_reported(calendar_2026):
+    case = case_in_state(
+        "supervised",
+        dispatched_at=aware(2026, 11, 13, 9),
+        acknowledge_due_at=aware(2026, 11, 16, 18),
+        acknowledged_at=aware(2026, 11, 18, 9),
+        late_acknowledgements=1,
+        due_at=aware(2026, 11, 30, 18),  # extended after the escalation
+        escalated_at=aware(2026, 11, 26, 10),
+        escalated_due_at=aware(2026, 11, 20, 18),
+        escalated_days_overdue=3,
+    )
+
+    page = soup(client_for(officer()).get(case_url(case)))
+
+    assert page.select_one("[data-acknowledge-due]")["data-acknowledge-due"].startswith(
+        "2026-11-16T18:00"
+    )
+    late = page.select_one("[data-late-acknowledgements]")
+    assert late["data-late-acknowledgements"] == "1"
+    assert "acknowledged late 1 time" in late.get_text(" ", strip=True)
+    reported = page.select_one("[data-escalated-days-overdue]")
+    assert reported["data-escalated-days-overdue"] == "3"
+    assert "3 working days past the deadline" in reported.get_text(" ", strip=True)
 
 
 def test_case_page_query_count_does_not_grow_with_the_timeline():
@@ -729,10 +756,14 @@ def test_banner_warns_while_next_years_calendar_is_missing(calendar_2026):
     assert MISSING_2027 in calendar.content.decode()
     assert "counted Monday to Friday" in dashboard.content.decode()
 
+    # A day added by hand does not make its year official...
     WorkingCalendar.objects.create(
         date=date(2027, 1, 1), is_workday=False, name="元旦", source="test"
     )
+    assert MISSING_2027 in client.get("/admin/").content.decode()
 
+    # ... a year imported as a whole does.
+    CalendarYear.objects.create(year=2027, source="test")
     assert "No official working calendar" not in client.get("/admin/").content.decode()
     assert (
         "No official working calendar" not in client.get(CALENDAR_URL).content.decode()
@@ -740,9 +771,11 @@ def test_banner_warns_while_next_years_calendar_is_missing(calendar_2026):
 
 
 def test_banner_names_every_missing_year():
-    response = client_for(officer()).get("/admin/")
+    # 2026 is seeded by the migrations; in 2027 neither 2027 nor 2028 is known.
+    with time_machine.travel(aware(2027, 3, 1, 10), tick=True):
+        response = client_for(officer()).get("/admin/")
 
-    assert "No official working calendar for 2026, 2027" in response.content.decode()
+    assert "No official working calendar for 2027, 2028" in response.content.decode()
 
 
 def test_banner_is_not_shown_to_staff_who_do_not_work_with_the_calendar():

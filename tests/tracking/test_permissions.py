@@ -21,7 +21,7 @@ from tests.factories import (
     staff,
     supervisor,
 )
-from tracking import roles
+from tracking import actions, roles
 from tracking import services as svc
 from tracking.exceptions import CasePermissionDenied
 from tracking.models import Callback, Case, CaseEvent, DepartmentResponse
@@ -135,7 +135,7 @@ def perform(action: str, case: Case, user):
         kwargs["reason"] = "逾期未办结"
     elif action == "reply":
         kwargs["text"] = "已完成整改。"
-    return svc.TRANSITION_SERVICES[action](**kwargs)
+    return actions.get(action).run(**kwargs)
 
 
 def written(case: Case) -> dict:
@@ -183,7 +183,10 @@ def test_only_officers_and_supervisors_register_cases():
     ):
         with pytest.raises(CasePermissionDenied):
             svc.case_register(
-                kind="help", title="路灯不亮", description="路灯坏了。", user=user,
+                kind="help",
+                title="路灯不亮",
+                description="路灯坏了。",
+                user=user,
                 now=NOW,
             )
     assert Case.objects.count() == 2

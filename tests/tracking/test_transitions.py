@@ -21,6 +21,7 @@ from tests.factories import (
     officer,
     supervisor,
 )
+from tracking import actions
 from tracking import services as svc
 from tracking.exceptions import CaseConflict, InvalidInput, TransitionRefused
 from tracking.models import Case, CaseEvent, DepartmentResponse
@@ -53,7 +54,8 @@ OPEN = (
     "reopened",
 )
 
-# transition: (source states, target state), straight from DESIGN.md.
+# transition: (source states, target state), straight from DESIGN.md; a target
+# that depends on the source is a {source: target} mapping.
 DESIGN_TABLE = {
     "accept": ({"registered"}, "accepted"),
     "reject": ({"registered"}, "rejected"),
@@ -64,7 +66,11 @@ DESIGN_TABLE = {
     "escalate": ({"dispatched", "in_progress", "returned", "reopened"}, "supervised"),
     "reply": ({"dispatched", "in_progress", "supervised"}, "replied"),
     "close": ({"replied", "answered"}, "closed"),
-    "reopen": ({"replied"}, "reopened"),
+    # A consultation the hotline answered itself is accepted again (重办).
+    "reopen": (
+        {"replied", "answered"},
+        {"replied": "reopened", "answered": "accepted"},
+    ),
     "withdraw": (set(OPEN), "withdrawn"),
 }
 
@@ -77,6 +83,8 @@ REPLIED_AT = aware(2026, 3, 20, 10)
 CALLED_AT = aware(2026, 3, 23, 10)
 # Five working days after Friday 27 March, at office closing time.
 NEW_DEADLINE = aware(2026, 4, 3, 18)
+# One working day after it: the default acknowledgement limit (签收时限).
+ACKNOWLEDGE_BY = aware(2026, 3, 30, 18)
 
 TIMESTAMPS = (
     "accepted_at",
@@ -86,7 +94,16 @@ TIMESTAMPS = (
     "replied_at",
     "closed_at",
     "escalated_at",
+    "acknowledge_due_at",
+    "escalated_due_at",
+    "escalated_days_overdue",
+    "late_acknowledgements",
 )
+
+
+def target_of(transition: str, source: str) -> str:
+    target = DESIGN_TABLE[transition][1]
+    return target[source] if isinstance(target, dict) else target
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +120,15 @@ def prepared_case(state: str, transition: str) -> Case:
     fields = {"registered_at": aware(2026, 3, 1, 9), "is_efficiency": True}
     if state != "registered":
         fields["accepted_at"] = ACCEPTED_AT
-    if state in {"dispatched", "in_progress", "returned", "supervised", "replied",
-                 "reopened", "closed"}:
+    if state in {
+        "dispatched",
+        "in_progress",
+        "returned",
+        "supervised",
+        "replied",
+        "reopened",
+        "closed",
+    }:
         fields.update(dispatched_at=DISPATCHED_AT, due_at=DUE_AT)
     if state in {"replied", "answered", "closed"}:
         fields["replied_at"] = REPLIED_AT
@@ -140,7 +164,7 @@ def run(transition: str, case: Case, user, **extra):
         kwargs.setdefault("reason", "逾期未办结")
     elif transition == "reply":
         kwargs.setdefault("text", "已安排施划直行标线。")
-    return svc.TRANSITION_SERVICES[transition](**kwargs)
+    return actions.get(transition).run(**kwargs)
 
 
 def snapshot(case: Case) -> dict:
@@ -156,7 +180,7 @@ def snapshot(case: Case) -> dict:
 
 
 def test_design_table_covers_every_transition_and_state():
-    assert set(DESIGN_TABLE) == set(svc.TRANSITION_SERVICES)
+    assert set(DESIGN_TABLE) == set(actions.transition_names())
     assert {s for s, _label in Case._meta.get_field("state").choices} == set(STATES)
 
 
@@ -186,7 +210,7 @@ def test_transition_from_state_in_design_moves_case_and_writes_one_event(
 
     result = run(transition, case, user)
 
-    target = DESIGN_TABLE[transition][1]
+    target = target_of(transition, state)
     fresh = Case.objects.get(pk=case.pk)
     assert result.state == fresh.state == target
     events = list(CaseEvent.objects.filter(case=case).order_by("pk"))
@@ -199,10 +223,10 @@ def test_transition_from_state_in_design_moves_case_and_writes_one_event(
     )
     assert event.actor == user
     assert event.created_at == NOW
-    _assert_effects(transition, fresh, before)
+    _assert_effects(transition, fresh, before, state)
 
 
-def _assert_effects(transition: str, fresh: Case, before: dict) -> None:
+def _assert_effects(transition: str, fresh: Case, before: dict, source: str) -> None:
     changed = {
         "accept": {"accepted_at": NOW},
         "reject": {"closed_at": NOW},
@@ -211,13 +235,21 @@ def _assert_effects(transition: str, fresh: Case, before: dict) -> None:
             "dispatched_at": NOW,
             "due_at": NEW_DEADLINE,
             "acknowledged_at": None,
+            "acknowledge_due_at": ACKNOWLEDGE_BY,
         },
         "acknowledge": {"acknowledged_at": NOW},
         "return_case": {},
-        "escalate": {"escalated_at": NOW},
+        "escalate": {
+            "escalated_at": NOW,
+            "escalated_due_at": DUE_AT,
+            # 10–26 March: the working days past DUE_AT whose hours have ended.
+            "escalated_days_overdue": 13,
+        },
         "reply": {"replied_at": NOW},
         "close": {"closed_at": NOW},
-        "reopen": {"due_at": NEW_DEADLINE, "replied_at": None},
+        "reopen": {"due_at": NEW_DEADLINE, "replied_at": None}
+        if source == "replied"
+        else {"replied_at": None},
         "withdraw": {"closed_at": NOW},
     }[transition]
     for name in TIMESTAMPS:
@@ -500,9 +532,7 @@ def test_wrong_expect_state_gets_a_conflict_and_writes_nothing():
     before = snapshot(case)
 
     with pytest.raises(CaseConflict):
-        svc.case_accept(
-            case=case.pk, user=officer(), expect_state="accepted", now=NOW
-        )
+        svc.case_accept(case=case.pk, user=officer(), expect_state="accepted", now=NOW)
 
     assert snapshot(case) == before
 
@@ -527,8 +557,11 @@ def test_full_life_of_a_case_through_the_services():
     clerk = liaison(dept)
 
     case = svc.case_register(
-        kind="complaint", title="路口拥堵", description="直行车道排长队。",
-        user=desk, now=aware(2026, 3, 2, 9),
+        kind="complaint",
+        title="路口拥堵",
+        description="直行车道排长队。",
+        user=desk,
+        now=aware(2026, 3, 2, 9),
     )
     steps = [
         (svc.case_accept, desk, {}),

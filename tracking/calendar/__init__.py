@@ -1,9 +1,20 @@
 """Chinese working days: official holidays and make-up workdays (调休).
 
-The :class:`~tracking.calendar.models.WorkingCalendar` table holds the days that
-differ from Monday–Friday. A year with no row at all has no official calendar yet
-(the State Council publishes each year's in the preceding winter): such a year
-falls back to Monday–Friday and logs a warning; it never raises.
+Where a year's days come from, most trusted first:
+
+1. a year imported as a whole (a :class:`~tracking.calendar.models.CalendarYear`
+   row): the :class:`~tracking.calendar.models.WorkingCalendar` rows of that year
+   are the days that differ from Monday–Friday, and nothing else counts;
+2. a year the ``chinesecalendar`` package knows (it transcribes the State Council's
+   notices): the package's days, with the table's rows of that year on top;
+3. any other year has no official calendar yet (the State Council publishes each
+   year's in the preceding winter): Monday–Friday minus the statutory holidays,
+   the days fixed by law or by the lunar calendar that every official calendar
+   keeps, with the table's rows on top. Bridging days and make-up workdays are
+   unknown until then, so such a year logs a warning; it never raises.
+
+The data migration imports every year the package knows, so (2) only serves a year
+that a newer package brought before anyone imported it, or a table emptied by hand.
 """
 
 from __future__ import annotations
@@ -15,13 +26,20 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from django.conf import settings
 from django.db import transaction
+from django.db.models import BooleanField, DateField, Value
 from django.utils import timezone
 
-from .models import WorkingCalendar
+from .models import CalendarYear, WorkingCalendar
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
@@ -30,36 +48,157 @@ ONE_DAY = timedelta(days=1)
 # walks further than this many days for one working day has a bug, not a holiday.
 _MAX_DAYS_PER_WORKDAY = 30
 
+PACKAGE_SOURCE = "chinesecalendar"
+
 
 def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
+
+
+# --- names ---------------------------------------------------------------------------
+
+# chinesecalendar names its days in English; the calendar stores and shows them in
+# Chinese, as the State Council's notices name them.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "Mid-autumn Festival": "中秋节",
+    "National Day": "国庆节",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
+}
+# A make-up workday is named after the holiday it makes up for: 春节调休上班.
+MAKE_UP_WORKDAY = "调休上班"
+
+
+def chinese_name(name: str, *, workday: bool) -> str:
+    """The name to store for a day: chinesecalendar's English holiday names in
+    Chinese, a make-up workday after its holiday; other names as they are."""
+    name = name.strip()
+    chinese = HOLIDAY_NAMES.get(name)
+    if chinese is None:
+        try:
+            # A holiday a newer chinesecalendar knows and this table does not.
+            chinese = chinese_calendar.Holiday(name).chinese
+        except ValueError:
+            chinese = None
+    if chinese is not None:
+        return chinese + MAKE_UP_WORKDAY if workday else chinese
+    if workday and not name:
+        return MAKE_UP_WORKDAY
+    return name
+
+
+# --- the sources besides the table ---------------------------------------------------
+
+
+@cache
+def _package_days() -> dict[int, dict[date, tuple[bool, str]]]:
+    """chinesecalendar's days by year: (is_workday, English name)."""
+    years: dict[int, dict[date, tuple[bool, str]]] = {}
+    for day, name in chinese_calendar.holidays.items():
+        years.setdefault(day.year, {})[day] = (False, name or "")
+    for day, name in chinese_calendar.workdays.items():
+        years.setdefault(day.year, {})[day] = (True, name or "")
+    return years
+
+
+def chinesecalendar_years() -> frozenset[int]:
+    """The years whose official calendar the installed chinesecalendar knows."""
+    return frozenset(_package_days())
+
+
+@cache
+def _statutory(
+    year: int, *, observed: bool
+) -> tuple[frozenset[date], frozenset[date]]:
+    # Heavy (about 0.3 s to import): only a year that no source has needs it.
+    import holidays
+
+    china = holidays.China(years=year, language="zh_CN", observed=observed)
+    return (
+        frozenset(day for day in china if day.year == year),
+        frozenset(day for day in china.weekend_workdays if day.year == year),
+    )
+
+
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The holidays of ``year`` fixed by law or by the lunar calendar (元旦, 春节
+    with 除夕, 清明节, 劳动节, 端午节, 中秋节, 国庆节): every official calendar keeps
+    them, whatever it arranges around them."""
+    return _statutory(year, observed=False)[0]
+
+
+def estimated_days(year: int) -> dict[date, bool]:
+    """The days of ``year`` that differ from Monday–Friday as far as they are known
+    without the State Council's notice: the statutory holidays and the weekday given
+    in lieu of one that falls on a weekend (补假), as the law says. Make-up workdays
+    too, in the rare case the ``holidays`` package already knows them."""
+    days, weekend_workdays = _statutory(year, observed=True)
+    return dict.fromkeys(days, False) | dict.fromkeys(weekend_workdays, True)
+
+
+# --- working days --------------------------------------------------------------------
+
+
+def _read_year(year: int) -> tuple[bool, dict[date, bool]]:
+    """Whether ``year`` was imported as a whole, and its rows, in one query."""
+    rows = (
+        WorkingCalendar.objects.filter(
+            date__gte=date(year, 1, 1), date__lte=date(year, 12, 31)
+        )
+        .order_by()
+        .values_list("date", "is_workday")
+    )
+    # The year's CalendarYear row comes back as a row without a date.
+    imported = (
+        CalendarYear.objects.filter(year=year)
+        .order_by()
+        .values_list(
+            Value(None, output_field=DateField()),
+            Value(None, output_field=BooleanField()),
+        )
+    )
+    days = dict(rows.union(imported, all=True))
+    is_imported = None in days
+    days.pop(None, None)
+    return is_imported, days
 
 
 @dataclass
 class WorkCalendar:
     """Working days read from the database, one query per year touched."""
 
-    _years: dict[int, dict[date, bool] | None] = field(default_factory=dict)
+    _years: dict[int, dict[date, bool]] = field(default_factory=dict)
+    _estimated: set[int] = field(default_factory=set)
 
-    def _exceptions(self, year: int) -> dict[date, bool] | None:
+    def _exceptions(self, year: int) -> dict[date, bool]:
         if year not in self._years:
-            rows = WorkingCalendar.objects.filter(
-                date__gte=date(year, 1, 1), date__lte=date(year, 12, 31)
-            ).values_list("date", "is_workday")
-            self._years[year] = dict(rows) or None
-            if self._years[year] is None:
-                warn_missing_year(year)
+            self._years[year] = self._load(year)
         return self._years[year]
 
+    def _load(self, year: int) -> dict[date, bool]:
+        imported, rows = _read_year(year)
+        if imported:
+            return rows
+        package = _package_days().get(year)
+        if package is not None:
+            return {day: workday for day, (workday, _) in package.items()} | rows
+        self._estimated.add(year)
+        warn_missing_year(year)
+        return estimated_days(year) | rows
+
     def has_official_data(self, year: int) -> bool:
-        return self._exceptions(year) is not None
+        self._exceptions(year)
+        return year not in self._estimated
 
     def is_workday(self, day: date) -> bool:
-        exceptions = self._exceptions(day.year) or {}
+        exceptions = self._exceptions(day.year)
         if day in exceptions:
             return exceptions[day]
         return day.weekday() < 5
-
     def add_working_days(self, start: date, days: int) -> date:
         """The ``days``-th working day after ``start`` (``start`` never counts)."""
         if days < 0:
@@ -135,10 +274,12 @@ def shared():
 
 
 def warn_missing_year(year: int) -> None:
-    """Say loudly that deadlines in ``year`` are counted Monday–Friday."""
+    """Say loudly that deadlines in ``year`` skip only the statutory holidays."""
     logger.warning(
-        "No official working calendar for %s: deadlines fall back to Monday-Friday. "
-        "Import it with `manage.py import_working_calendar --csv FILE`.",
+        "No official working calendar for %s: deadlines fall back to Monday-Friday "
+        "minus the statutory holidays, without the State Council's bridging days "
+        "and make-up workdays. Import it with "
+        "`manage.py import_working_calendar --csv FILE`.",
         year,
     )
 
@@ -188,25 +329,36 @@ def overdue_cutoff(now: datetime, by_working_days: int = 0) -> datetime:
     return datetime.combine(first_counted, datetime.min.time(), local_zone())
 
 
-def missing_years(years: Iterable[int]) -> list[int]:
-    """Which of ``years`` have no official calendar in the database."""
+def official_years(years: Iterable[int]) -> set[int]:
+    """Which of ``years`` were imported as a whole."""
+    return set(
+        CalendarYear.objects.filter(year__in=set(years)).values_list("year", flat=True)
+    )
 
-    years = sorted(set(years))
-    if not years:
+
+def missing_years(years: Iterable[int]) -> list[int]:
+    """Which of ``years`` have no official calendar from any source, so that their
+    deadlines skip only the statutory holidays.
+
+    A day added by hand does not make its year known: only an import of the whole
+    year does, or the chinesecalendar package knowing it.
+    """
+    candidates = sorted(set(years) - chinesecalendar_years())
+    if not candidates:
         return []
-    known = {
-        d.year
-        for d in WorkingCalendar.objects.filter(
-            date__gte=date(years[0], 1, 1), date__lte=date(years[-1], 12, 31)
-        ).dates("date", "year")
-    }
-    return [y for y in years if y not in known]
+    known = official_years(candidates)
+    return [year for year in candidates if year not in known]
 
 
 def upcoming_missing_years(today: date | None = None) -> list[int]:
     """This year and next, where no official calendar has been loaded."""
     today = today or timezone.localdate()
     return missing_years([today.year, today.year + 1])
+
+
+def imported_years():
+    """The years imported as a whole, with who imported them."""
+    return CalendarYear.objects.select_related("imported_by").order_by("year")
 
 
 # --- import ------------------------------------------------------------------------
@@ -217,47 +369,72 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     years: set[int] = field(default_factory=set)
+    # Years recorded as imported as a whole; years of a CSV file that were not, each
+    # with the statutory holidays on weekdays that the file lacks.
+    official: set[int] = field(default_factory=set)
+    incomplete: dict[int, list[date]] = field(default_factory=dict)
 
 
-def _store(days: Iterable[tuple[date, bool, str]], source: str) -> ImportResult:
-
+def _store(
+    days: Iterable[tuple[date, bool, str]],
+    *,
+    source: str,
+    whole_years: Iterable[int],
+    by: AbstractBaseUser | None = None,
+) -> ImportResult:
+    """Write ``days`` and record ``whole_years`` as imported from ``source`` by
+    ``by`` (``None``: the system); all or nothing."""
+    day_source = source[: WorkingCalendar._meta.get_field("source").max_length]
+    year_source = source[: CalendarYear._meta.get_field("source").max_length]
     result = ImportResult()
+    now = timezone.now()
     with transaction.atomic():
         for day, workday, name in days:
             _, created = WorkingCalendar.objects.update_or_create(
                 date=day,
-                defaults={"is_workday": workday, "name": name, "source": source},
+                defaults={
+                    "is_workday": workday,
+                    "name": chinese_name(name, workday=workday),
+                    "source": day_source,
+                },
             )
             result.years.add(day.year)
             if created:
                 result.created += 1
             else:
                 result.updated += 1
+        for year in sorted(set(whole_years)):
+            CalendarYear.objects.update_or_create(
+                year=year,
+                defaults={
+                    "source": year_source,
+                    "imported_at": now,
+                    "imported_by": by,
+                },
+            )
+            result.official.add(year)
     return result
 
 
-def import_chinesecalendar(years: Iterable[int]) -> ImportResult:
-    """Load holidays and make-up workdays of ``years`` from ``chinesecalendar``."""
-    import chinese_calendar
-
+def import_chinesecalendar(
+    years: Iterable[int], *, by: AbstractBaseUser | None = None
+) -> ImportResult:
+    """Load holidays and make-up workdays of ``years`` from ``chinesecalendar``; each
+    year counts as imported as a whole, by ``by`` (``None``: the system)."""
     wanted = set(years)
-    known = {d.year for d in chinese_calendar.holidays}
-    unknown = wanted - known
+    unknown = wanted - chinesecalendar_years()
     if unknown:
         raise ValueError(
             "chinesecalendar has no data for "
             + ", ".join(str(y) for y in sorted(unknown))
         )
-    days = [
-        (day, False, name or "")
-        for day, name in chinese_calendar.holidays.items()
-        if day.year in wanted
-    ] + [
-        (day, True, name or "")
-        for day, name in chinese_calendar.workdays.items()
-        if day.year in wanted
-    ]
-    return _store(sorted(days), source="chinesecalendar")
+    package = _package_days()
+    days = sorted(
+        (day, workday, name)
+        for year in wanted
+        for day, (workday, name) in package[year].items()
+    )
+    return _store(days, source=PACKAGE_SOURCE, whole_years=wanted, by=by)
 
 
 _TRUE = {"1", "true", "yes", "y", "workday", "是", "班", "上班"}
@@ -294,9 +471,39 @@ def parse_calendar_csv(lines: Iterable[str]) -> list[tuple[date, bool, str]]:
     return days
 
 
-def import_csv(lines: Iterable[str], source: str = "csv") -> ImportResult:
-    """Load days from a CSV file; all rows or none."""
-    return _store(parse_calendar_csv(lines), source=source)
+def lacking_statutory_holidays(
+    days: Iterable[tuple[date, bool, str]], year: int
+) -> list[date]:
+    """The statutory holidays of ``year`` on Monday–Friday that ``days`` does not
+    list as holidays. A file lists a year as a whole when there are none: every
+    official calendar has them, and a file cut short or of another year lacks some.
+    (A statutory holiday on a weekend is off anyway, so a file need not list it.)"""
+    listed = {day for day, workday, _ in days if not workday}
+    return sorted(
+        day
+        for day in statutory_holidays(year)
+        if day.weekday() < 5 and day not in listed
+    )
+
+
+def import_csv(
+    lines: Iterable[str],
+    source: str = "csv",
+    *,
+    by: AbstractBaseUser | None = None,
+) -> ImportResult:
+    """Load days from a CSV file; all rows or none. A year of the file counts as
+    imported as a whole when the file lists every statutory holiday of that year
+    that falls on a weekday (see :func:`lacking_statutory_holidays`)."""
+    days = parse_calendar_csv(lines)
+    incomplete = {}
+    for year in sorted({day.year for day, _, _ in days}):
+        if lacking := lacking_statutory_holidays(days, year):
+            incomplete[year] = lacking
+    whole = {day.year for day, _, _ in days} - set(incomplete)
+    result = _store(days, source=source, whole_years=whole, by=by)
+    result.incomplete = incomplete
+    return result
 
 
 def add_working_hours(start: datetime, hours: float) -> datetime:

@@ -20,7 +20,6 @@ from .cases import (
     ESCALATABLE_STATES,
     OPEN_STATES,
     TERMINAL_STATES,
-    TRANSITION_NAMES,
     Case,
     CaseQuerySet,
     Channel,
@@ -40,7 +39,6 @@ from .censor import CensorRule
 from .notices import CaseNotice, NoticeKind, OutboxMessage
 from .reference import AcknowledgeUnit, Category, Citizen, Department, StaffProfile
 from .timeline import (
-    EVENT_LABELS,
     Callback,
     CallbackMethod,
     CallbackOutcome,
@@ -53,10 +51,8 @@ from .timeline import (
 __all__ = [
     "AWAITING_DEPARTMENT_STATES",
     "ESCALATABLE_STATES",
-    "EVENT_LABELS",
     "OPEN_STATES",
     "TERMINAL_STATES",
-    "TRANSITION_NAMES",
     "AcknowledgeUnit",
     "CalendarYear",
     "Call",

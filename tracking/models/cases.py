@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .. import calendar
-from .reference import Category, Citizen, Department
+from .reference import AcknowledgeUnit, Category, Citizen, Department
 from .timeline import CallbackOutcome
 
 
@@ -356,6 +356,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def deadline_from(self, start: datetime) -> datetime:
         return calendar.deadline_after(start, self.handling_days)
 
+    def acknowledge_deadline_from(self, start: datetime) -> datetime:
+        """When the department must acknowledge a case dispatched at ``start``."""
+        category = self.category if self.category_id else None
+        limit = category.acknowledge_limit if category else 1
+        if category and category.acknowledge_unit == AcknowledgeUnit.HOURS:
+            return calendar.add_working_hours(start, limit)
+        return calendar.deadline_after(start, limit)
+
     # --- transitions: change this case's own fields only --------------------------
 
     @transition(
@@ -402,6 +410,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         now = self.clock()
         self.dispatched_at = now
         self.acknowledged_at = None
+        self.acknowledge_due_at = self.acknowledge_deadline_from(now)
         self.due_at = self.deadline_from(now)
 
     @transition(
@@ -411,8 +420,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
         permission=_role("acknowledge_case"),
     )
     def acknowledge(self):
-        """The department confirms it has the case (签收)."""
+        """The department confirms it has the case (签收); late ones are counted."""
         self.acknowledged_at = self.clock()
+        if self.acknowledge_due_at and self.acknowledged_at > self.acknowledge_due_at:
+            self.late_acknowledgements += 1
 
     @transition(
         field=state,
@@ -433,8 +444,16 @@ class Case(ConcurrentTransitionMixin, models.Model):
         permission=_role("escalate_case"),
     )
     def escalate(self):
-        """Hand an overdue case to the newspaper's Hot Tracking column (媒体督办)."""
-        self.escalated_at = self.clock()
+        """Hand an overdue case to the newspaper's Hot Tracking column (媒体督办).
+
+        What the paper reports stays as it was now: the deadline in force and the
+        working days it was overdue, whatever later extends or restarts it.
+        """
+        now = self.clock()
+        self.escalated_at = now
+        if self.is_overdue(now):
+            self.escalated_due_at = self.due_at
+            self.escalated_days_overdue = self.working_days_overdue(now)
 
     @transition(
         field=state,
@@ -465,11 +484,23 @@ class Case(ConcurrentTransitionMixin, models.Model):
         conditions=[callback_dissatisfied],
         permission=_role("reopen_case"),
     )
+    @transition(
+        field=state,
+        source=State.ANSWERED,
+        target=State.ACCEPTED,
+        conditions=[callback_dissatisfied],
+        permission=_role("reopen_case"),
+    )
     def reopen(self):
-        """The citizen was dissatisfied: handle the case again, with a new deadline."""
-        now = self.clock()
+        """The citizen was dissatisfied: handle the case again.
+
+        A department's case goes back to its department with a new deadline; a
+        consultation the hotline answered itself is accepted again, to be answered
+        anew or dispatched.
+        """
         self.replied_at = None
-        self.due_at = self.deadline_from(now)
+        if self.state == State.REPLIED:
+            self.due_at = self.deadline_from(self.clock())
 
     @transition(
         field=state,
@@ -480,21 +511,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def withdraw(self):
         """The citizen withdrew the request."""
         self.closed_at = self.clock()
-
-
-TRANSITION_NAMES = (
-    "accept",
-    "reject",
-    "answer",
-    "dispatch",
-    "acknowledge",
-    "return_case",
-    "escalate",
-    "reply",
-    "close",
-    "reopen",
-    "withdraw",
-)
 
 
 def require_text(value: str | None, message) -> None:

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..redaction import check_rule_pattern, check_rule_replacement
+
 
 class CensorRule(models.Model):
     """An editable redaction rule applied to everything public from a case."""
@@ -70,9 +72,6 @@ class CensorRule(models.Model):
         return {self.case_id, getattr(self, "_loaded_case_id", self.case_id)}
 
     def clean(self):
-        # tracking.redaction reads CensorRule rows: a top-level import is circular.
-        from ..redaction import check_rule_pattern, check_rule_replacement
-
         errors = {}
         if any(ch in self.replacement for ch in "\r\n\t\x00\ue000\ue001"):
             errors["replacement"] = _("The replacement is plain text on one line.")

@@ -45,20 +45,23 @@ class OutboxMessage(models.Model):
     """A notification owed, written in the same transaction as its cause.
 
     After the commit it is queued to a worker; if the broker is down, the worker
-    dies or the mail relay fails, the outbox sweep delivers it later. A message is
-    delivered under a row lock and marked sent in the handler's own transaction,
-    so two deliveries of one message never both succeed.
+    dies or the mail relay fails, the outbox sweep delivers it later. A worker
+    claims a message for a while before it runs the handler, outside any
+    transaction, and records the outcome only if its claim still holds; while it
+    holds, other deliveries of the message do nothing (``tracking.outbox``).
     """
 
     task = models.CharField(_("task"), max_length=200)
     args = models.JSONField(_("arguments"), default=list)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    # When the sweep should try next; empty once sent or given up.
+    # When the sweep should try next (while claimed: when the claim runs out);
+    # empty once sent or given up.
     due_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
-    # While a worker sends it: others leave it alone until then.
+    # While a worker sends it: others leave it alone until then. Together with
+    # ``attempts`` (one more per claim) it tells one claim from the next.
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
 
     class Meta:

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import actions
+
 
 class CaseEventQuerySet(models.QuerySet):
     def public(self):
@@ -60,29 +62,8 @@ class CaseEvent(models.Model):
 
     @property
     def action_label(self):
-        return EVENT_LABELS.get(self.action, self.action)
+        return actions.get(self.action).label
 
-
-EVENT_LABELS = {
-    "register": _("Registered"),
-    "accept": _("Accepted"),
-    "reject": _("Rejected"),
-    "answer": _("Answered by the hotline"),
-    "dispatch": _("Dispatched"),
-    "acknowledge": _("Acknowledged by department"),
-    "return_case": _("Returned by department"),
-    "escalate": _("Reported by the newspaper"),
-    "reply": _("Department replied"),
-    "close": _("Closed"),
-    "reopen": _("Reopened"),
-    "withdraw": _("Withdrawn"),
-    "extend": _("Deadline extended"),
-    "callback": _("Callback"),
-    "story": _("Hot Tracking story started"),
-    "warning": _("Early warning: deadline near"),
-    "reminder": _("Reminder: deadline passed"),
-    "note": _("Note"),
-}
 
 
 class ResponseChannel(models.TextChoices):

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -22,24 +23,11 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
-from .. import hooks, services
-from .. import models as m
+from .. import actions, hooks
 from ..exceptions import CaseError, CasePermissionDenied
-from ..forms import (
-    TRANSITION_FORMS,
-    CallbackForm,
-    CaseActionForm,
-    ExtendDeadlineForm,
-    StoryForm,
-    error_text,
-)
+from ..forms import CaseActionForm, error_text
 from ..models import Case, State
-from ..selectors import (
-    available_transitions,
-    may_extend_deadline,
-    may_record_callback,
-    may_request_story,
-)
+from ..selectors import available_transitions
 
 CASE_URL_NAMESPACE = "tracking_cases"
 
@@ -49,32 +37,11 @@ def case_url(case: Case | int, view: str = "detail", *args) -> str:
     return reverse(f"{CASE_URL_NAMESPACE}:{view}", args=(pk, *args))
 
 
-PRIMARY = "button"
-SECONDARY = "button button-secondary"
-SERIOUS = "button serious"
-
-
-@dataclass(frozen=True)
-class ActionStyle:
-    label: str
-    classname: str = PRIMARY
-
-
-ACTION_STYLES = {
-    "accept": ActionStyle(gettext_lazy("Accept")),
-    "reject": ActionStyle(gettext_lazy("Reject"), SERIOUS),
-    "answer": ActionStyle(gettext_lazy("Answer directly"), SECONDARY),
-    "dispatch": ActionStyle(gettext_lazy("Dispatch")),
-    "acknowledge": ActionStyle(gettext_lazy("Acknowledge")),
-    "return_case": ActionStyle(gettext_lazy("Return to the hotline"), SERIOUS),
-    "escalate": ActionStyle(gettext_lazy("Escalate to the media"), SERIOUS),
-    "reply": ActionStyle(gettext_lazy("Record the reply")),
-    "close": ActionStyle(gettext_lazy("Close")),
-    "reopen": ActionStyle(gettext_lazy("Reopen"), SECONDARY),
-    "withdraw": ActionStyle(gettext_lazy("Withdraw"), SERIOUS),
-    "callback": ActionStyle(gettext_lazy("Record callback")),
-    "extend": ActionStyle(gettext_lazy("Extend deadline"), SECONDARY),
-    "story": ActionStyle(gettext_lazy("Create the Hot Tracking story now")),
+# The admin's button class of each tone of action.
+BUTTON_CLASSES = {
+    actions.PRIMARY: "button",
+    actions.SECONDARY: "button button-secondary",
+    actions.SERIOUS: "button serious",
 }
 
 
@@ -82,13 +49,21 @@ ACTION_STYLES = {
 class CaseAction:
     """One button on the case page, with the form it submits."""
 
-    name: str
+    action: actions.Action
     url: str
     form: CaseActionForm
 
     @property
-    def style(self) -> ActionStyle:
-        return ACTION_STYLES[self.name]
+    def name(self) -> str:
+        return self.action.name
+
+    @property
+    def label(self) -> str:
+        return self.action.button
+
+    @property
+    def classname(self) -> str:
+        return BUTTON_CLASSES[self.action.tone]
 
     @property
     def dialog_id(self) -> str:
@@ -100,31 +75,18 @@ class CaseAction:
 
 
 def case_actions(case: Case, user) -> list[CaseAction]:
-    """The actions on the case page: forward steps first, then the others."""
-    actions = [
-        CaseAction(
-            name, case_url(case, "transition", name), TRANSITION_FORMS[name](case=case)
-        )
+    """The buttons on the case page: forward steps first, then the others."""
+    offered = [
+        (actions.get(name), case_url(case, "transition", name))
         for name in available_transitions(case, user)
     ]
-    if may_record_callback(case, user):
-        actions.append(
-            CaseAction("callback", case_url(case, "callback"), CallbackForm(case=case))
-        )
-    if may_extend_deadline(case, user):
-        actions.append(
-            CaseAction(
-                "extend",
-                case_url(case, "extend_deadline"),
-                ExtendDeadlineForm(case=case),
-            )
-        )
-    if may_request_story(case, user):
-        actions.append(
-            CaseAction("story", case_url(case, "story"), StoryForm(case=case))
-        )
-    tones = (PRIMARY, SECONDARY, SERIOUS)
-    return sorted(actions, key=lambda action: tones.index(action.style.classname))
+    offered += [
+        (action, case_url(case, action.url_name))
+        for action in actions.other_actions()
+        if action.is_available(case, user)
+    ]
+    buttons = [CaseAction(a, url, a.form_class(case=case)) for a, url in offered]
+    return sorted(buttons, key=lambda button: actions.TONES.index(button.action.tone))
 
 
 # --- the case page -----------------------------------------------------------------
@@ -189,9 +151,24 @@ class CaseActionView(View):
     """Bind the action's form, call its service, and say what happened."""
 
     http_method_names = ["post"]
+    #: The registry name of the action (transitions take it from the URL).
+    action_name = ""
+
+    @cached_property
+    def action(self) -> actions.Action:
+        return actions.get(self.action_name)
 
     def get_form_class(self) -> type[CaseActionForm]:
-        raise NotImplementedError
+        return self.action.form_class
+
+    def run(self, case: Case, form: CaseActionForm):
+        """Call the action's service with the form's input."""
+        return self.action.run(
+            case=case,
+            user=self.request.user,
+            expect_state=form.cleaned_data["expect_state"],
+            **form.service_kwargs(),
+        )
 
     def perform(self, case: Case, form: CaseActionForm) -> str:
         """Call the service; return the success message."""
@@ -228,41 +205,26 @@ class CaseActionView(View):
 class CaseTransitionView(CaseActionView):
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.transition = kwargs["transition"]
+        self.action_name = kwargs["transition"]
 
     def post(self, request, *args, **kwargs):
-        if self.transition not in services.TRANSITION_SERVICES:
+        if not self.action.transition:
             raise Http404
         return super().post(request, *args, **kwargs)
 
-    def get_form_class(self):
-        return TRANSITION_FORMS[self.transition]
-
     def perform(self, case, form):
-        service = services.TRANSITION_SERVICES[self.transition]
-        case = service(
-            case=case,
-            user=self.request.user,
-            expect_state=form.cleaned_data["expect_state"],
-            **form.service_kwargs(),
-        )
+        case = self.run(case, form)
         return _("Case %(reference)s: %(action)s.") % {
             "reference": case.reference,
-            "action": m.EVENT_LABELS.get(self.transition, self.transition),
+            "action": self.action.label,
         }
 
 
 class CaseCallbackView(CaseActionView):
-    def get_form_class(self):
-        return CallbackForm
+    action_name = "callback"
 
     def perform(self, case, form):
-        callback = services.callback_record(
-            case=case,
-            user=self.request.user,
-            expect_state=form.cleaned_data["expect_state"],
-            **form.service_kwargs(),
-        )
+        callback = self.run(case, form)
         return _("Callback recorded for case %(reference)s: %(callback)s.") % {
             "reference": case.reference,
             "callback": callback,
@@ -270,16 +232,10 @@ class CaseCallbackView(CaseActionView):
 
 
 class CaseExtendDeadlineView(CaseActionView):
-    def get_form_class(self):
-        return ExtendDeadlineForm
+    action_name = "extend"
 
     def perform(self, case, form):
-        case = services.case_extend_deadline(
-            case=case,
-            user=self.request.user,
-            expect_state=form.cleaned_data["expect_state"],
-            **form.service_kwargs(),
-        )
+        case = self.run(case, form)
         return _("The deadline of case %(reference)s is now %(due)s.") % {
             "reference": case.reference,
             "due": date_format(
@@ -289,11 +245,10 @@ class CaseExtendDeadlineView(CaseActionView):
 
 
 class CaseStoryView(CaseActionView):
-    def get_form_class(self):
-        return StoryForm
+    action_name = "story"
 
     def perform(self, case, form):
-        story = services.case_request_story(case=case, user=self.request.user)
+        story = self.run(case, form)
         return _("Hot Tracking story “%(title)s” is in review.") % {
             "title": getattr(story, "title", "")
         }

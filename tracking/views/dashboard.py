@@ -14,7 +14,8 @@ from .reference import missing_calendar_message
 
 
 class MissingCalendarPanel(Component):
-    """Dashboard warning that a year's deadlines ignore holidays (no calendar yet)."""
+    """Dashboard warning that a year's deadlines skip only the statutory holidays
+    (no official calendar yet)."""
 
     name = "missing_working_calendar"
     order = 10
@@ -29,7 +30,8 @@ class MissingCalendarPanel(Component):
 
 
 def missing_calendar_panel(user) -> MissingCalendarPanel | None:
-    """The panel, for staff who work with deadlines, when a calendar is missing."""
+    """The panel, for staff who work with deadlines, while this year's or next
+    year's official calendar is missing (a day added by hand does not count)."""
     policy = policy_registry.get_by_type(WorkingCalendar)
     if not policy.user_has_any_permission(user, ["add", "change", "delete", "view"]):
         return None

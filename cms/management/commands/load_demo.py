@@ -17,7 +17,11 @@ from django.utils import timezone
 
 from tracking import roles
 from tracking import services as svc
-from tracking.calendar import import_chinesecalendar, missing_years
+from tracking.calendar import (
+    chinesecalendar_years,
+    import_chinesecalendar,
+    official_years,
+)
 from tracking.models import (
     CallbackMethod,
     CallbackOutcome,
@@ -218,12 +222,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'admin':<13} superuser")
 
     def _calendar(self):
-        import chinese_calendar
-
-        known = sorted({d.year for d in chinese_calendar.holidays})
-        wanted = [timezone.localdate().year - 1, timezone.localdate().year]
-        todo = [y for y in missing_years(wanted) if y in known]
-        if todo:
+        # The migrations import every year chinesecalendar knows; a package that
+        # learnt a year since then has it imported here, as a whole.
+        today = timezone.localdate()
+        wanted = {today.year - 1, today.year} & chinesecalendar_years()
+        if todo := wanted - official_years(wanted):
             import_chinesecalendar(todo)
 
     def _departments(self):
