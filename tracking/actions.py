@@ -309,8 +309,3 @@ def other_actions() -> Iterator[Action]:
         for action in ACTIONS.values()
         if not action.transition and action.url_name
     )
-
-
-def names_where(predicate: Callable[[Action], bool]) -> frozenset[str]:
-    """Names of the actions for which ``predicate`` holds, e.g. to filter events."""
-    return frozenset(name for name, action in ACTIONS.items() if predicate(action))

@@ -199,6 +199,7 @@ class WorkCalendar:
         if day in exceptions:
             return exceptions[day]
         return day.weekday() < 5
+
     def add_working_days(self, start: date, days: int) -> date:
         """The ``days``-th working day after ``start`` (``start`` never counts)."""
         if days < 0:

@@ -357,12 +357,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return calendar.deadline_after(start, self.handling_days)
 
     def acknowledge_deadline_from(self, start: datetime) -> datetime:
-        """When the department must acknowledge a case dispatched at ``start``."""
-        category = self.category if self.category_id else None
-        limit = category.acknowledge_limit if category else 1
-        if category and category.acknowledge_unit == AcknowledgeUnit.HOURS:
-            return calendar.add_working_hours(start, limit)
-        return calendar.deadline_after(start, limit)
+        """When the department must acknowledge a case dispatched at ``start``
+        (a case without a category has the limit a new category gets)."""
+        category = self.category if self.category_id else Category()
+        if category.acknowledge_unit == AcknowledgeUnit.HOURS:
+            return calendar.add_working_hours(start, category.acknowledge_limit)
+        return calendar.deadline_after(start, category.acknowledge_limit)
 
     # --- transitions: change this case's own fields only --------------------------
 
