@@ -355,6 +355,7 @@ class Data:
             "escalated_at": f"CASE WHEN mix = 'closed' AND n % 50 = 0 "
             f"THEN {self.ts('off + 4')} END",
             "bounce_count": "CASE WHEN n % 13 = 0 THEN 1 ELSE 0 END",
+            "late_acknowledgements": "0",
         }
         fields = [Case._meta.get_field(name).column for name in columns]
         qn = connection.ops.quote_name
@@ -438,16 +439,63 @@ def short(sql: str, width: int = 150) -> str:
     return sql if len(sql) <= width else sql[: width - 3] + "..."
 
 
-def count_queries(args, now: datetime) -> dict:
+class StoryTrace:
+    """An execute wrapper for the queries of stories: in their transactions, under
+    the year index's lock (from reading it in a transaction until that commits),
+    in the index tasks run after the commit (django-tasks), or outside."""
+
+    def __init__(self):
+        self.counts = Counter()
+        self.locked = False
+        self.in_task = False
+
+    def __call__(self, execute, sql, params, many, context):
+        from django.db import connection, transaction
+
+        if not TRANSACTION_CONTROL.match(sql.lstrip().upper()):
+            in_transaction = connection.in_atomic_block
+            if (
+                in_transaction
+                and not self.locked
+                and not self.in_task
+                and 'FROM "newsroom_yearindexpage"' in sql
+            ):
+                self.locked = True
+                transaction.on_commit(self.released)
+            if self.in_task:
+                self.counts["index"] += 1
+            elif in_transaction:
+                self.counts["transactions"] += 1
+            else:
+                self.counts["outside"] += 1
+            self.counts["locked"] += self.locked
+        return execute(sql, params, many, context)
+
+    def released(self):
+        self.locked = False
+
+    def started(self, **kwargs):
+        self.in_task = True
+
+    def finished(self, **kwargs):
+        self.in_task = False
+
+
+def count_queries(args, now: datetime, *, inline: bool = False) -> dict:
     from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
+    from django_tasks.signals import task_finished, task_started
 
     from newsroom import receivers
     from tracking import hooks
     from tracking.escalation import scan_overdue
     from tracking.models import Case, State
 
-    say(f"\n== Queries per escalated case ({args.sample} overdue, in-process) ==")
+    how = "index updates inline, as before" if inline else "as configured"
+    say(
+        f"\n== Queries per escalated case ({args.sample} overdue, in-process, "
+        f"{how}) =="
+    )
     clone(SAMPLE_DB)
     use_database(SAMPLE_DB)
     cutoff = now - timedelta(days=OVERDUE_DAYS - 1)
@@ -466,28 +514,40 @@ def count_queries(args, now: datetime) -> dict:
 
     story_queries = 0
     story_seconds = 0.0
+    trace = StoryTrace()
 
-    def counted_story(case_id, user=None):
+    def counted_story(case_id, user=None, on_created=None):
         nonlocal story_queries, story_seconds
         before = len(ctx.captured_queries)
         started = time.perf_counter()
         try:
-            return receivers.create_story(case_id, user=user)
+            with connection.execute_wrapper(trace):
+                return receivers.create_story(case_id, user=user, on_created=on_created)
         finally:
             story_seconds += time.perf_counter() - started
             story_queries += len(ctx.captured_queries) - before
 
     hooks.register("create_story", counted_story)
+    task_started.connect(trace.started)
+    task_finished.connect(trace.finished)
     # The debug cursor keeps the last 9,000 queries only; keep them all.
     connection.queries_limit = 10_000_000
     connection.queries_log = deque(maxlen=connection.queries_limit)
+    tasks = (
+        {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+        if inline
+        else None
+    )
     try:
-        with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
-            result = scan_overdue(now=datetime.now(UTC))
-            elapsed = time.perf_counter() - started
+        with override_settings(**({"TASKS": tasks} if tasks else {})):
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                result = scan_overdue(now=datetime.now(UTC))
+                elapsed = time.perf_counter() - started
     finally:
         hooks.register("create_story", receivers.create_story)
+        task_started.disconnect(trace.started)
+        task_finished.disconnect(trace.finished)
     queries = ctx.captured_queries
     escalated = result.escalated
     use_database(BASE_DB)
@@ -498,6 +558,8 @@ def count_queries(args, now: datetime) -> dict:
         )
 
     per_case = len(queries) / escalated
+    split = {key: trace.counts[key] / escalated for key in
+             ("transactions", "locked", "index", "outside")}
     say(
         f"  {result}: {len(queries)} queries in {elapsed:.1f} s "
         f"({escalated / elapsed:.1f} escalations/s in-process)"
@@ -506,6 +568,13 @@ def count_queries(args, now: datetime) -> dict:
         f"  queries per escalated case: {per_case:.1f} "
         f"(story creation {story_queries / escalated:.1f}, "
         f"scan and escalation {(len(queries) - story_queries) / escalated:.1f})"
+    )
+    say(
+        "  per story, BEGIN/COMMIT/SAVEPOINT/RELEASE left out: "
+        f"{split['transactions']:.1f} in its transactions (target <= 50), "
+        f"{split['locked']:.1f} of them under the year index's lock, "
+        f"{split['index']:.1f} in index updates, {split['outside']:.1f} outside "
+        "transactions (reads before, mail after)"
     )
     control = sum(
         1 for q in queries if TRANSACTION_CONTROL.match(q["sql"].lstrip().upper())
@@ -527,6 +596,7 @@ def count_queries(args, now: datetime) -> dict:
         "story": story_queries / escalated,
         "rest": (len(queries) - story_queries) / escalated,
         "escalated": escalated,
+        **split,
     }
 
 
@@ -898,14 +968,25 @@ def summarize(args, figures: dict, errors: list[str]) -> bool:
                         "",
                     )
                 )
-    if "queries" in figures:
-        q = figures["queries"]
+    for key, how in (("queries", ""), ("queries_inline", ", index inline")):
+        if key not in figures:
+            continue
+        q = figures[key]
         rows.append(
             (
-                "queries per escalated case",
+                f"queries per escalated case{how}",
                 f"{q['per_case']:.1f}",
                 f"story creation {q['story']:.1f}, scan and escalation "
                 f"{q['rest']:.1f} (in-process sample of {q['escalated']})",
+            )
+        )
+        rows.append(
+            (
+                f"queries per story in its transactions{how}",
+                f"{q['transactions']:.1f}",
+                f"target <= 50; {q['locked']:.1f} under the year index's lock, "
+                f"{q['index']:.1f} index updates, {q['outside']:.1f} outside "
+                "(no BEGIN/COMMIT/SAVEPOINT counted)",
             )
         )
     if "idle" in figures:
@@ -964,7 +1045,10 @@ def main(argv: list[str] | None = None) -> int:
         flush_redis()
         now = datetime.now(UTC).replace(microsecond=0)
         data = build(args, now)
-        steps = [("queries", lambda: count_queries(args, now))]
+        steps = [
+            ("queries", lambda: count_queries(args, now)),
+            ("queries_inline", lambda: count_queries(args, now, inline=True)),
+        ]
         for count in args.workers:
             steps.append(
                 (

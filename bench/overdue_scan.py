@@ -177,6 +177,7 @@ class Worker:
             "replied_at": f"CASE WHEN {closed} THEN {self._ts('off - 2')} END",
             "closed_at": f"CASE WHEN {closed} THEN {self._ts('off - 1')} END",
             "bounce_count": "0",
+            "late_acknowledgements": "0",
         }
         fields = [Case._meta.get_field(name).column for name in columns]
         qn = connection.ops.quote_name

@@ -32,9 +32,10 @@ from .services import story_create_for_case
 from .sites import forget_sites
 
 
-def create_story(case_id: int, user=None):
-    """The ``create_story`` hook of tracking: the case's story draft."""
-    return story_create_for_case(case=case_id, user=user)
+def create_story(case_id: int, user=None, on_created=None):
+    """The ``create_story`` hook of tracking: the case's story draft;
+    ``on_created(story)`` runs in the transaction that completes a new one."""
+    return story_create_for_case(case=case_id, user=user, on_created=on_created)
 
 
 def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwargs):
@@ -206,9 +207,13 @@ def get_story(case_id: int) -> StoryRef | None:
 
 def without_story(cases, limit: int) -> list[int]:
     """The ``without_story`` hook of tracking: up to ``limit`` of ``cases`` (a
-    queryset) that have no story, oldest escalation first."""
+    queryset) that have no story, or one left without its draft revision (see
+    ``story_create_for_case``), oldest escalation first."""
+    complete = HotTrackingPage.objects.filter(
+        case_id=OuterRef("pk"), latest_revision__isnull=False
+    )
     return list(
-        cases.exclude(Exists(HotTrackingPage.objects.filter(case_id=OuterRef("pk"))))
+        cases.exclude(Exists(complete))
         .order_by("escalated_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -11,11 +11,12 @@ escalation. Work goes in bounded batches; on PostgreSQL rows are claimed with
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -166,7 +167,7 @@ def _escalate(queryset, now: datetime, batch_size: int, result: ScanResult) -> i
 def _stories(now: datetime, batch_size: int, result: ScanResult) -> int:
     """Create the story of every escalated case that has none yet (catch-up too).
 
-    Each case is claimed with ``SKIP LOCKED`` while its story is made, so parallel
+    Each case is claimed (``_story_claim``) while its story is made, so parallel
     scans take different cases instead of queuing on the same one; only stories
     made by this pass are counted. The case records the story as it does when a
     supervisor asks for one.
@@ -182,20 +183,53 @@ def _stories(now: datetime, batch_size: int, result: ScanResult) -> int:
             return created
         for case_id in ids:
             tried.add(case_id)
-            reference = f"#{case_id}"
             try:
-                with transaction.atomic():
-                    claimed = _claim(Case.objects.filter(pk=case_id), 1)
-                    if not claimed:
+                with _story_claim(case_id) as mine:
+                    if not mine:
                         continue  # another scan is making this story
-                    if hooks.call("get_story", case_id) is not None:
-                        continue  # made meanwhile
-                    reference = claimed[0].reference
-                    start_story(claimed[0], user=None, now=now)
-                    created += 1
+                    _story, made = start_story(case_id, user=None, now=now)
+                    created += made
             except Exception:
                 # Level-triggered: the next pass tries again; the escalation stands.
-                _failed(reference, "story", result)
+                reference = (
+                    Case.objects.filter(pk=case_id)
+                    .values_list("reference", flat=True)
+                    .first()
+                )
+                _failed(reference or f"#{case_id}", "story", result)
+
+
+# Session advisory locks of story claims: this base plus the case id.
+STORY_LOCK_BASE = 8890 << 40
+
+
+@contextmanager
+def _story_claim(case_id: int):
+    """Claim making the story of a case, so parallel scans take different cases.
+
+    A story is made in transactions of its own (see the newsroom's
+    ``story_create_for_case``), so the claim cannot be a row lock: on PostgreSQL
+    it is a session advisory lock, taken without waiting and released at the end
+    (or with the connection). SQLite has one writer at a time: every claim holds.
+    The unique story per case keeps it exactly-once either way.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = STORY_LOCK_BASE + case_id
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        mine = cursor.fetchone()[0]
+    try:
+        yield mine
+    finally:
+        if mine:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:
+                # A lost connection took the lock with it.
+                logger.warning("could not release the story claim of #%s", case_id)
 
 
 def scan_overdue(*, now: datetime | None = None, batch_size: int | None = None):

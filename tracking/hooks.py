@@ -7,8 +7,11 @@ workflow runs (and is tested) without the newsroom.
 Names in use:
 
 ``create_story``
-    ``(case_id: int, user=None) -> object``: create (or return) the Hot Tracking
-    story draft of a case. Must be idempotent.
+    ``(case_id: int, user=None, on_created=None) -> object``: create (or return)
+    the Hot Tracking story draft of a case. Must be idempotent, and commits on its
+    own (called outside the case's transactions); ``on_created(story)`` runs once,
+    in the transaction that completes a new story (the object has ``case`` and
+    ``title``).
 
 ``get_story``
     ``(case_id: int) -> object | None``: the case's story, if it has one; the
@@ -16,7 +19,7 @@ Names in use:
 
 ``without_story``
     ``(cases: QuerySet[Case], limit: int) -> list[int]``: the ids of up to ``limit``
-    of these cases that have no story, oldest escalation first.
+    of these cases that have no complete story, oldest escalation first.
 
 ``story_cases_editable_by``
     ``(user) -> QuerySet[Case] | None``: the cases whose story ``user`` may edit

@@ -649,26 +649,33 @@ def case_request_story(
     if not hooks.is_registered("create_story"):
         raise TransitionRefused(_("No newsroom is connected to create stories."))
     with transaction.atomic():
+        # Checked under the case's lock; the story is made after it (the newsroom
+        # commits it on its own). An escalation is never undone, so this holds.
         locked = _locked_for_action(case, expect_state, user, "escalate_case")
         if locked.escalated_at is None:
             raise TransitionRefused(
                 _("Only a case handed to the media gets a Hot Tracking story.")
             )
-        return start_story(locked, user=user, now=now)
+    story, _made = start_story(locked.pk, user=user, now=now)
+    return story
 
 
-def start_story(locked: Case, *, user=None, now: datetime) -> object:
-    """Have the newsroom make the story of ``locked`` (whose row the caller has
-    locked) and record it on the case the first time: by hand or by the scan."""
-    had_story = hooks.call("get_story", locked.pk) is not None
-    story = hooks.call("create_story", locked.pk, user=user)
-    if not had_story:
+def start_story(case_id: int, *, user=None, now: datetime) -> tuple[object, bool]:
+    """Have the newsroom make the story of a case (outside any transaction of the
+    case) and record it on the case in the transaction that completes it, once:
+    by hand or by the scan. Returns the story and whether this call made it."""
+    made = []
+
+    def record(story) -> None:
         record_event(
-            locked,
+            story.case,
             action="story",
             user=user,
             now=now,
-            note=str(getattr(story, "title", "")),
+            note=str(story.title),
             public=False,
         )
-    return story
+        made.append(story)
+
+    story = hooks.call("create_story", case_id, user=user, on_created=record)
+    return story, bool(made)

@@ -290,6 +290,9 @@ WAGTAIL_SITE_NAME = "8890 News+"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Wagtail's search- and reference-index updates run once after the commit of the
+# transaction that saved the page, not inside it (cms/tasks_backend.py).
+TASKS = {"default": {"BACKEND": "cms.tasks_backend.OnCommitBackend"}}
 
 # --- Celery -------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

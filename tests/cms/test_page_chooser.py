@@ -22,22 +22,25 @@ QUERY = "五湖路"
 
 
 @pytest.fixture
-def draft():
+def draft(django_capture_on_commit_callbacks):
     """A story in review: at the Editors' writing task of "Hot Tracking review"."""
-    story = story_create_for_case(
-        case=CaseFactory(overdue=True, title="五湖路井盖缺失无人修"), now=NOW
-    )
+    # Committed, as in production: the search index is updated after the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        story = story_create_for_case(
+            case=CaseFactory(overdue=True, title="五湖路井盖缺失无人修"), now=NOW
+        )
     assert not story.live
     assert story.current_workflow_state is not None
     return story
 
 
 @pytest.fixture
-def published():
-    story = story_create_for_case(
-        case=CaseFactory(overdue=True, title="五湖路路灯不亮两个月"), now=NOW
-    )
-    story.save_revision().publish()
+def published(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        story = story_create_for_case(
+            case=CaseFactory(overdue=True, title="五湖路路灯不亮两个月"), now=NOW
+        )
+        story.save_revision().publish()
     return HotTrackingPage.objects.get(pk=story.pk)
 
 
