@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.base import TaskResult, TaskResultStatus
 from django_tasks.utils import get_random_id
@@ -110,11 +110,16 @@ class OnCommitBackend(ImmediateBackend):
         return pending.result
 
     def _run(self, key: str, pending: _Pending) -> None:
+        if not connection.in_atomic_block:
+            # After a commit no transaction of this thread is open: what is left
+            # belongs to this commit (its callbacks hold their own runs) or to
+            # transactions that rolled back. Forget it all; nothing piles up.
+            self._pending.clear()
         if pending.done:
             return
         held = _held.get()
         if held is not None:
-            held[(self, key)] = pending
+            held[(self, key)] = pending  # a later commit's run replaces it
             return
         pending.done = True
         if self._pending.get(key) is pending:

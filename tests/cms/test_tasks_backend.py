@@ -115,3 +115,16 @@ def test_a_task_failing_after_the_commit_is_logged_and_the_commit_stands(caplog)
     (record,) = [r for r in caplog.records if r.name == "cms.tasks_backend"]
     assert "tests.cms.test_tasks_backend.fail" in record.getMessage()
     assert "index of 交警支队 is gone" in record.getMessage()
+
+
+def test_runs_owed_by_rolled_back_transactions_do_not_pile_up(ran):
+    backend = task_backends["default"]
+    for n in range(50):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            note.enqueue("page", n)
+            raise RuntimeError
+    with transaction.atomic():
+        note.enqueue("page", "kept")
+
+    assert ran == [("page", "kept")]
+    assert backend._pending == {}
