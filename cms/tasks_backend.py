@@ -34,7 +34,6 @@ from functools import partial
 from django.db import connection, transaction
 from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks.base import TaskResult, TaskResultStatus
-from django_tasks.utils import get_random_id
 
 logger = logging.getLogger(__name__)
 
@@ -81,33 +80,20 @@ class OnCommitBackend(ImmediateBackend):
             self._local.pending = {}
         return self._local.pending
 
-    def enqueue(self, task, args, kwargs) -> TaskResult:
-        self.validate_task(task)
+    def _execute_task(self, task_result: TaskResult) -> None:
+        """Owe the run instead of running (``enqueue`` calls this with the result
+        it made)."""
         key = json.dumps(
-            [task.module_path, list(args), kwargs], sort_keys=True, default=str
+            [task_result.task.module_path, list(task_result.args), task_result.kwargs],
+            sort_keys=True,
+            default=str,
         )
         pending = self._pending.get(key)
         if pending is None or pending.done:
-            pending = self._pending[key] = _Pending(
-                TaskResult(
-                    task=task,
-                    id=get_random_id(),
-                    status=TaskResultStatus.READY,
-                    enqueued_at=None,
-                    started_at=None,
-                    last_attempted_at=None,
-                    finished_at=None,
-                    args=args,
-                    kwargs=kwargs,
-                    backend=self.alias,
-                    errors=[],
-                    worker_ids=[],
-                )
-            )
+            pending = self._pending[key] = _Pending(task_result)
         # One callback per enqueue, all sharing the pending run: if the savepoint
         # that registered the first one rolls back, a later one still runs it.
         transaction.on_commit(partial(self._run, key, pending), robust=True)
-        return pending.result
 
     def _run(self, key: str, pending: _Pending) -> None:
         if not connection.in_atomic_block:
@@ -124,7 +110,7 @@ class OnCommitBackend(ImmediateBackend):
         pending.done = True
         if self._pending.get(key) is pending:
             del self._pending[key]
-        self._execute_task(pending.result)
+        super()._execute_task(pending.result)
         if pending.result.status == TaskResultStatus.FAILED:
             error = pending.result.errors[-1]
             logger.error(

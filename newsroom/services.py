@@ -98,13 +98,13 @@ def story_create_for_case(
     if story is not None and story.latest_revision_id:
         return story
     with tasks_backend.hold():  # index the story once, not after each transaction
+        # The workflow is read before the transaction. A new page has none of its
+        # own and takes its year index's (the nearest ancestor's that has one).
         if story is None:
-            story, parent = _add_story_page(case_id, now or timezone.now(), user)
-        else:
-            parent = story  # left incomplete: its own workflow, if it has one
-        # Read before the transaction: a new page has no workflow of its own and
-        # takes the one of its nearest ancestor that has one.
-        workflow = parent.get_workflow()
+            story, year_index = _add_story_page(case_id, now or timezone.now(), user)
+            workflow = year_index.get_workflow()
+        else:  # left incomplete by an earlier call
+            workflow = story.get_workflow()
         return _complete_story(story, workflow, user, on_created)
 
 
