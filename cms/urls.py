@@ -18,6 +18,9 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Doors for other systems: Open311 GeoReport v2 and the officer API.
+    path("open311/v2/", include("tracking.open311.urls")),
+    path("api/v1/", include("tracking.api.urls")),
     # One sitemap in the default language, at the address crawlers look for.
     path("sitemap.xml", sitemap, name="sitemap"),
     # Uploaded images; off (404) when NEWSPLUS_SERVE_MEDIA=0.
@@ -26,6 +29,8 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("search/", newsroom_views.search, name="search"),
+    # The citizen's web form and progress lookup (tracking.intake).
+    path("", include("tracking.intake.urls")),
     # Wagtail's catch-all serves every page: it comes last.
     path("", include(wagtail_urls)),
     prefix_default_language=False,

@@ -217,6 +217,18 @@ DECLARED: tuple[Action, ...] = (
         editors_follow=True,
     ),
     Action(
+        "merge",
+        _("Merged as a duplicate"),
+        transition=True,
+        service=_services("case_merge"),
+        form=_forms("MergeForm"),
+        button=_("Merge as a duplicate"),
+        tone=SECONDARY,
+        done=_("merged"),
+        public_label=_("Joined an earlier report of the same problem"),
+        public_note=SHOWN,
+    ),
+    Action(
         "withdraw",
         _("Withdrawn"),
         transition=True,

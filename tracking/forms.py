@@ -127,6 +127,25 @@ class ReopenForm(OptionalNoteForm):
     pass
 
 
+class MergeForm(CaseActionForm):
+    into = forms.CharField(
+        label=_("Reference number of the case it duplicates"),
+        max_length=24,
+        required=False,
+        help_text=_("The public timeline of this report then points to that case."),
+    )
+    browser_required = ("into",)
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        duplicates = getattr(case, "possible_duplicates", None)
+        if duplicates:
+            self.fields["into"].initial = duplicates[0].reference
+
+    def service_kwargs(self) -> dict:
+        return {"into": self.cleaned_data["into"]}
+
+
 class AnswerForm(CaseActionForm):
     answer = forms.CharField(
         label=_("Answer given to the citizen"), required=False, widget=_textarea()

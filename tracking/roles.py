@@ -24,6 +24,7 @@ _OFFICER = [
     ("tracking", "close_case"),
     ("tracking", "reopen_case"),
     ("tracking", "withdraw_case"),
+    ("tracking", "merge_case"),
     ("tracking", "record_callback"),
     ("tracking", "view_call"),
     ("tracking", "add_call"),
@@ -52,6 +53,10 @@ _SUPERVISOR = [
     ("tracking", "add_workingcalendar"),
     ("tracking", "change_workingcalendar"),
     ("tracking", "delete_workingcalendar"),
+    # Open311 clients: issue and revoke their keys.
+    ("tracking", "view_apiclient"),
+    ("tracking", "add_apiclient"),
+    ("tracking", "change_apiclient"),
 ]
 
 _LIAISON = [

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -549,6 +550,20 @@ class CitizenData:
     address: str = ""
     email: str = ""
 
+    def __bool__(self) -> bool:
+        return any((self.name, self.phone, self.address, self.email))
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo ready to store: re-encoded, without metadata (see intake.photos)."""
+
+    content: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
 
 def next_reference(now: datetime) -> str:
     """The next reference number of the day, e.g. ``8890-20261128-00042``.
@@ -570,6 +585,54 @@ def next_reference(now: datetime) -> str:
     return f"8890-{day:%Y%m%d}-{last:05d}"
 
 
+def citizen_for(data: CitizenData | None, *, now: datetime) -> Citizen | None:
+    """The citizen these details name: the one the hotline knows by this phone and
+    name (blanks filled in from what is given now), else a new row.
+
+    A different name on a known phone is a different person (a family's phone):
+    each case's redaction masks the name given on that case, so an earlier
+    citizen's name is never overwritten.
+    """
+    if not data:
+        return None
+    name, phone = data.name.strip(), m.normalize_phone(data.phone)
+    address, email = data.address.strip(), data.email.strip()
+    if phone:
+        known = list(Citizen.objects.with_phone(phone).order_by("pk"))
+        match = next((c for c in known if c.name == name), None) or next(
+            (c for c in known if not c.name or not name), None
+        )
+        if match is not None:
+            changed = []
+            for attr, value in (("name", name), ("address", address), ("email", email)):
+                if value and not getattr(match, attr):
+                    setattr(match, attr, value)
+                    changed.append(attr)
+            if changed:
+                match.save(update_fields=changed)
+            return match
+    return Citizen.objects.create(
+        name=name, phone=phone, address=address, email=email, created_at=now
+    )
+
+
+def _store_photos(case: Case, photos, now: datetime, written: list) -> None:
+    for photo in photos:
+        attachment = m.CaseAttachment(
+            case=case,
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.content),
+            created_at=now,
+        )
+        attachment.file.save(
+            f"photo.{photo.extension}", ContentFile(photo.content), save=False
+        )
+        written.append(attachment.file.name)
+        attachment.save()
+
+
 def case_register(
     *,
     kind: str,
@@ -583,9 +646,20 @@ def case_register(
     location_text: str = "",
     latitude: Decimal | None = None,
     longitude: Decimal | None = None,
+    consent_to_publish: bool = False,
+    media_url: str = "",
+    api_client=None,
+    photos=(),
+    call: m.Call | None = None,
     now: datetime | None = None,
 ) -> Case:
-    """Register a citizen's request; it starts in ``registered`` with a reference."""
+    """Register a citizen's request; it starts in ``registered`` with a reference.
+
+    Every door calls this: the officer's form (``user``), the public web form and
+    Open311 (no user). A known caller's case joins their citizen row; ``call`` is
+    the call the case was registered from, which then points to it. Photos are
+    stored with the case, or not at all.
+    """
     now = now or timezone.now()
     if user is not None and not user.has_perm("tracking.add_case"):
         raise CasePermissionDenied(_("You may not register cases."))
@@ -597,40 +671,122 @@ def case_register(
         raise InvalidInput(_("Unknown channel."))
     if not title.strip() or not description.strip():
         raise InvalidInput(_("A title and a description are required."))
-    with transaction.atomic():
-        person = None
-        if citizen and any(
-            (citizen.name, citizen.phone, citizen.address, citizen.email)
-        ):
-            person = Citizen.objects.create(
-                name=citizen.name.strip(),
-                phone=citizen.phone.strip(),
-                address=citizen.address.strip(),
-                email=citizen.email.strip(),
-                created_at=now,
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput(_("A map point needs both latitude and longitude."))
+    if category is not None and not category.is_active:
+        raise InvalidInput(_("This category is no longer in use."))
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            person = citizen_for(citizen, now=now)
+            case = Case(
+                reference=next_reference(now),
+                kind=kind,
+                is_efficiency=bool(is_efficiency and kind == m.Kind.COMPLAINT),
+                title=title.strip(),
+                description=description.strip(),
+                location_text=location_text.strip(),
+                latitude=latitude,
+                longitude=longitude,
+                channel=channel,
+                category=category,
+                department=category.default_department if category else None,
+                citizen=person,
+                consent_to_publish=bool(consent_to_publish),
+                media_url=media_url.strip(),
+                api_client=api_client,
+                registered_at=now,
             )
-        case = Case(
-            reference=next_reference(now),
-            kind=kind,
-            is_efficiency=bool(is_efficiency and kind == m.Kind.COMPLAINT),
-            title=title.strip(),
-            description=description.strip(),
-            location_text=location_text.strip(),
-            latitude=latitude,
-            longitude=longitude,
-            channel=channel,
-            category=category,
-            department=category.default_department if category else None,
-            citizen=person,
-            registered_at=now,
-        )
-        try:
-            case.full_clean(exclude=["reference", "citizen", "state"])
-        except ValidationError as exc:
-            raise InvalidInput(" ".join(exc.messages)) from None
-        case.save()
-        record_event(case, action="register", user=user, now=now)
+            try:
+                case.full_clean(
+                    exclude=["reference", "citizen", "state", "category", "api_client"]
+                )
+            except ValidationError as exc:
+                raise InvalidInput(" ".join(exc.messages)) from None
+            case.save()
+            _store_photos(case, photos, now, written)
+            if call is not None:
+                m.Call.objects.filter(pk=call.pk).update(
+                    case=case,
+                    citizen=person or call.citizen,
+                    outcome=m.CallOutcome.CASE_CREATED,
+                )
+            record_event(case, action="register", user=user, now=now)
+    except BaseException:
+        storage = m.CaseAttachment._meta.get_field("file").storage
+        for name in written:
+            storage.delete(name)
+        raise
     return case
+
+
+def call_register(
+    *,
+    user,
+    caller_phone: str,
+    outcome: str,
+    note: str = "",
+    duration_seconds: int = 0,
+    received_at: datetime | None = None,
+    case: Case | None = None,
+) -> m.Call:
+    """Log a call (来电登记); a known caller's call joins their citizen row."""
+    if user is not None and not user.has_perm("tracking.add_call"):
+        raise CasePermissionDenied(_("You may not log calls."))
+    if outcome not in m.CallOutcome.values:
+        raise InvalidInput(_("Choose the outcome of the call."))
+    if duration_seconds < 0:
+        raise InvalidInput(_("A call cannot last less than no time."))
+    phone = m.normalize_phone(caller_phone)
+    with transaction.atomic():
+        citizen = (
+            case.citizen
+            if case is not None and case.citizen_id
+            else Citizen.objects.with_phone(phone).order_by("pk").first()
+        )
+        return m.Call.objects.create(
+            received_at=received_at or timezone.now(),
+            caller_phone=phone,
+            duration_seconds=duration_seconds,
+            outcome=outcome,
+            note=note.strip(),
+            case=case,
+            citizen=citizen,
+            operator=user,
+        )
+
+
+def case_merge(
+    *,
+    case: Case | int,
+    user,
+    into: Case | int | str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> Case:
+    """Close a duplicate report, pointing to the case it joins (合并).
+
+    ``into`` is that case, its id or its reference number.
+    """
+    if isinstance(into, str):
+        target = Case.objects.filter(reference=into.strip()).first()
+    elif isinstance(into, int):
+        target = Case.objects.filter(pk=into).first()
+    else:
+        target = into
+    if target is None:
+        raise InvalidInput(_("Choose the case this report duplicates."))
+    if user is not None and not m.may_act_on(target, user):
+        raise CasePermissionDenied(_("You may not act on this case."))
+    return _transition(
+        case,
+        "merge",
+        user=user,
+        now=now,
+        into=target,
+        note=target.reference,
+        expect_state=expect_state,
+    )
 
 
 def case_request_story(

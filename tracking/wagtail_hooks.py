@@ -26,6 +26,7 @@ from .models import (
     OutboxMessage,
     WorkingCalendar,
 )
+from .open311.admin import ApiClientViewSet
 
 
 class HotlineModelViewSet(ModelViewSet):
@@ -326,6 +327,7 @@ class HotlineViewSetGroup(ModelViewSetGroup):
         CategoryViewSet,
         WorkingCalendarViewSet,
         CensorRuleViewSet,
+        ApiClientViewSet,
         OutboxViewSet,
     )
 

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -266,8 +269,17 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 # Django serves uploaded images itself (cms.media) unless a web server or object
 # storage does it in front of it: then NEWSPLUS_SERVE_MEDIA=0.
 NEWSPLUS_SERVE_MEDIA = env_bool("NEWSPLUS_SERVE_MEDIA", True)
+# Photos citizens send with their requests: personal data, served by no URL of
+# the media root; staff see them through a view that checks the case.
+PRIVATE_MEDIA_ROOT = Path(
+    os.environ.get("NEWSPLUS_PRIVATE_MEDIA_ROOT", VAR_DIR / "private")
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -370,6 +382,49 @@ OUTBOX_REDELIVER_AFTER_SECONDS = int(
 )
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
 OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", "30"))
+
+# --- The doors: web form, progress lookup, Open311, officer API -----------------
+# Rates as django-ratelimit reads them ("5/h": five per hour; s, m, h, d).
+INTAKE_RATE_PER_IP = os.environ.get("INTAKE_RATE_PER_IP", "10/h")
+INTAKE_RATE_PER_PHONE = os.environ.get("INTAKE_RATE_PER_PHONE", "5/d")
+# Failed progress lookups (wrong reference + phone digits) per address.
+LOOKUP_FAILURES_PER_IP = os.environ.get("LOOKUP_FAILURES_PER_IP", "10/h")
+INTAKE_MAX_PHOTOS = 3
+INTAKE_MAX_PHOTO_BYTES = 5 * 2**20
+# Requests one Open311 key may make, and the page size of GET requests.
+OPEN311_RATE_PER_KEY = os.environ.get("OPEN311_RATE_PER_KEY", "600/m")
+OPEN311_PAGE_SIZE = int(os.environ.get("OPEN311_PAGE_SIZE", "200"))
+# A report of the same category within this many days, and this close (metres)
+# or with the same text, is flagged to the officer as a possible duplicate.
+TRACKING_DUPLICATE_WINDOW_DAYS = int(
+    os.environ.get("TRACKING_DUPLICATE_WINDOW_DAYS", "7")
+)
+TRACKING_DUPLICATE_DISTANCE_M = int(
+    os.environ.get("TRACKING_DUPLICATE_DISTANCE_M", "200")
+)
+# django-ratelimit counts in the default cache; the checks it would run as an
+# installed app are not wanted (it is used as a library).
+RATELIMIT_USE_CACHE = "default"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "8890 News+ officer API",
+    "DESCRIPTION": "Cases, their timelines and transitions, for hotline officers "
+    "and department liaisons.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["tracking.api.schema.only_this_api"],
+}
 
 LOGGING = {
     "version": 1,

@@ -111,6 +111,7 @@ def _run_transition(name: str):
         "close": lambda: case_in_state("answered", replied_at=NOW),
         "reopen": lambda: case_in_state("answered", replied_at=NOW),
         "withdraw": lambda: case_in_state("accepted"),
+        "merge": lambda: case_in_state("registered"),
     }[name]()
     extra = {
         "reject": {"reason": "不属于本单位职责"},
@@ -119,6 +120,7 @@ def _run_transition(name: str):
         "return_case": {"reason": "非本单位职责"},
         "escalate": {"reason": "逾期未办结"},
         "reply": {"text": "已安排施划直行标线。"},
+        "merge": {"into": case_in_state("accepted")},
     }.get(name, {})
     if name in {"close", "reopen"}:
         outcome = "satisfied" if name == "close" else "dissatisfied"

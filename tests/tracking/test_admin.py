@@ -385,7 +385,7 @@ def test_officer_on_a_registered_case_may_accept_reject_or_withdraw():
 
     response = client_for(officer()).get(case_url(case))
 
-    assert offered_actions(response) == {"accept", "reject", "withdraw"}
+    assert offered_actions(response) == {"accept", "reject", "withdraw", "merge"}
 
 
 def test_liaison_on_a_dispatched_case_may_acknowledge_return_or_reply():
@@ -402,7 +402,7 @@ def test_officer_may_dispatch_an_accepted_case_without_a_department_yet():
 
     response = client_for(officer()).get(case_url(case))
 
-    assert offered_actions(response) == {"answer", "dispatch", "withdraw"}
+    assert offered_actions(response) == {"answer", "dispatch", "withdraw", "merge"}
 
 
 def test_only_a_supervisor_may_escalate_or_extend_an_overdue_case():

@@ -41,6 +41,7 @@ STATES = (
     "reopened",
     "closed",
     "withdrawn",
+    "merged",
 )
 OPEN = (
     "registered",
@@ -72,6 +73,8 @@ DESIGN_TABLE = {
         {"replied": "reopened", "answered": "accepted"},
     ),
     "withdraw": (set(OPEN), "withdrawn"),
+    # A duplicate report joins the case it repeats before a department works on it.
+    "merge": ({"registered", "accepted", "returned"}, "merged"),
 }
 
 # A Friday with no holiday for weeks around it.
@@ -132,7 +135,7 @@ def prepared_case(state: str, transition: str) -> Case:
         fields.update(dispatched_at=DISPATCHED_AT, due_at=DUE_AT)
     if state in {"replied", "answered", "closed"}:
         fields["replied_at"] = REPLIED_AT
-    if state in {"rejected", "closed", "withdrawn"}:
+    if state in {"rejected", "closed", "withdrawn", "merged"}:
         fields["closed_at"] = REPLIED_AT
     case = case_in_state(state, **fields)
     if state in {"replied", "closed"}:
@@ -164,6 +167,8 @@ def run(transition: str, case: Case, user, **extra):
         kwargs.setdefault("reason", "逾期未办结")
     elif transition == "reply":
         kwargs.setdefault("text", "已安排施划直行标线。")
+    elif transition == "merge":
+        kwargs.setdefault("into", case_in_state("accepted", accepted_at=ACCEPTED_AT))
     return actions.get(transition).run(**kwargs)
 
 
@@ -251,6 +256,7 @@ def _assert_effects(transition: str, fresh: Case, before: dict, source: str) -> 
         if source == "replied"
         else {"replied_at": None},
         "withdraw": {"closed_at": NOW},
+        "merge": {"closed_at": NOW},
     }[transition]
     for name in TIMESTAMPS:
         expected = changed.get(name, before[name])

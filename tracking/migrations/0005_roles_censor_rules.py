@@ -4,7 +4,7 @@ from django.db import migrations
 def sync_roles(apps, schema_editor):
     from tracking.roles import sync_role_groups
 
-    sync_role_groups(apps)
+    sync_role_groups(apps, strict=False)
 
 
 class Migration(migrations.Migration):

@@ -7,6 +7,8 @@
 - :mod:`.timeline`: what happened to a case: events, department responses,
   callbacks;
 - :mod:`.calls`: calls to the hotline;
+- :mod:`.attachments`: photos sent with a request (private storage);
+- :mod:`tracking.open311.models`: API keys of Open311 clients;
 - :mod:`tracking.calendar.models`: the working calendar (it lives beside the
   working-day arithmetic that reads it);
 - :mod:`.censor`: editable redaction rules;
@@ -14,10 +16,13 @@
 """
 
 from ..calendar.models import CalendarYear, WorkingCalendar
+from ..open311.models import ApiClient
+from .attachments import CaseAttachment
 from .calls import Call, CallOutcome
 from .cases import (
     AWAITING_DEPARTMENT_STATES,
     ESCALATABLE_STATES,
+    MERGEABLE_STATES,
     OPEN_STATES,
     TERMINAL_STATES,
     Case,
@@ -37,7 +42,15 @@ from .cases import (
 )
 from .censor import CensorRule
 from .notices import CaseNotice, NoticeKind, OutboxMessage
-from .reference import AcknowledgeUnit, Category, Citizen, Department, StaffProfile
+from .reference import (
+    AcknowledgeUnit,
+    Category,
+    Citizen,
+    Department,
+    StaffProfile,
+    is_phone_number,
+    normalize_phone,
+)
 from .timeline import (
     Callback,
     CallbackMethod,
@@ -51,9 +64,11 @@ from .timeline import (
 __all__ = [
     "AWAITING_DEPARTMENT_STATES",
     "ESCALATABLE_STATES",
+    "MERGEABLE_STATES",
     "OPEN_STATES",
     "TERMINAL_STATES",
     "AcknowledgeUnit",
+    "ApiClient",
     "CalendarYear",
     "Call",
     "CallOutcome",
@@ -61,6 +76,7 @@ __all__ = [
     "CallbackMethod",
     "CallbackOutcome",
     "Case",
+    "CaseAttachment",
     "CaseEvent",
     "CaseEventQuerySet",
     "CaseNotice",
@@ -84,7 +100,9 @@ __all__ = [
     "department_id_of",
     "has_department",
     "has_response_since_dispatch",
+    "is_phone_number",
     "may_act_on",
+    "normalize_phone",
     "overdue_past_threshold",
     "require_text",
 ]

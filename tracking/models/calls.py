@@ -9,19 +9,31 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CallOutcome(models.TextChoices):
-    CASE_CREATED = "case_created", _("Case registered")
     ANSWERED = "answered", _("Answered on the spot")
+    CASE_CREATED = "case_created", _("New case")
+    TRANSFERRED = "transferred", _("Transferred")
     FOLLOW_UP = "follow_up", _("Caller asked about an existing case")
     DROPPED = "dropped", _("Dropped")
 
 
 class Call(models.Model):
-    """One inbound call to the hotline."""
+    """One inbound call to the hotline: logged by an officer, or imported from the
+    telephony system's export (``external_id`` is its call id)."""
 
+    external_id = models.CharField(
+        _("telephony call id"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Set by imports from the telephony system."),
+    )
     received_at = models.DateTimeField(
         _("received at"), default=timezone.now, db_index=True
     )
-    caller_phone = models.CharField(_("caller phone"), max_length=30, blank=True)
+    caller_phone = models.CharField(
+        _("caller phone"), max_length=30, blank=True, db_index=True
+    )
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), default=0)
     outcome = models.CharField(
         _("outcome"),
@@ -29,7 +41,15 @@ class Call(models.Model):
         choices=CallOutcome.choices,
         default=CallOutcome.ANSWERED,
     )
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("summary"), blank=True)
+    citizen = models.ForeignKey(
+        "tracking.Citizen",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="calls",
+        verbose_name=_("citizen"),
+    )
     case = models.ForeignKey(
         "tracking.Case",
         on_delete=models.SET_NULL,

@@ -35,9 +35,12 @@ class State(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     CLOSED = "closed", _("Closed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    MERGED = "merged", _("Merged into another case")
 
 
-TERMINAL_STATES = (State.REJECTED, State.CLOSED, State.WITHDRAWN)
+TERMINAL_STATES = (State.REJECTED, State.CLOSED, State.WITHDRAWN, State.MERGED)
+# A duplicate report is merged before a department works on it.
+MERGEABLE_STATES = (State.REGISTERED, State.ACCEPTED, State.RETURNED)
 OPEN_STATES = tuple(s for s in State if s not in TERMINAL_STATES)
 # States in which a department owes an answer: the deadline runs and the case can be
 # overdue. The overdue index covers exactly these rows, so keep the two in step.
@@ -218,6 +221,29 @@ class Case(ConcurrentTransitionMixin, models.Model):
         blank=True,
         related_name="cases",
     )
+    consent_to_publish = models.BooleanField(
+        _("may be reported in the newspaper (anonymised)"), default=False
+    )
+    # Open311: a picture the client hosts itself (its URL, given with the request).
+    media_url = models.URLField(_("media URL"), max_length=500, blank=True)
+    # The Open311 client that posted the request, if one did.
+    api_client = models.ForeignKey(
+        "tracking.ApiClient",
+        verbose_name=_("Open311 client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    # A duplicate report of the same problem points to the case it joined.
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+    )
     state = FSMField(
         _("state"), default=State.REGISTERED, choices=State.choices, protected=True
     )
@@ -299,6 +325,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("close_case", _("Can close cases")),
             ("reopen_case", _("Can reopen cases")),
             ("withdraw_case", _("Can withdraw cases")),
+            ("merge_case", _("Can merge duplicate cases")),
             ("extend_deadline", _("Can extend case deadlines")),
             ("record_callback", _("Can record callbacks")),
         ]
@@ -501,6 +528,28 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.replied_at = None
         if self.state == State.REPLIED:
             self.due_at = self.deadline_from(self.clock())
+
+    @transition(
+        field=state,
+        source=list(MERGEABLE_STATES),
+        target=State.MERGED,
+        permission=_role("merge_case"),
+    )
+    def merge(self, *, into: Case):
+        """A duplicate report of a problem another case already covers: it closes
+        and points to that case, which the citizen is told about."""
+        if into is None or into.pk == self.pk:
+            raise ValidationError(
+                _("Choose the case this report duplicates."), code="invalid"
+            )
+        if into.state in TERMINAL_STATES:
+            raise ValidationError(
+                _("Case %(reference)s is closed: a report cannot join it."),
+                params={"reference": into.reference},
+                code="invalid",
+            )
+        self.duplicate_of = into
+        self.closed_at = self.clock()
 
     @transition(
         field=state,

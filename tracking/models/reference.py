@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -81,10 +83,40 @@ class Category(models.Model):
         return self.name
 
 
+_PHONE_SIGNS = re.compile(r"[\s\-()（）.·]")
+_COUNTRY_CODE = re.compile(r"^(?:\+|00)?86(?=1[3-9]\d{9}$)")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋", "0123456789+")
+#: A mainland mobile number, or a landline with its area code (0571xxxxxxxx).
+PHONE_NUMBER = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11})$")
+
+
+def normalize_phone(raw: str | None) -> str:
+    """One spelling per number: digits only, without China's country code, so that
+    "+86 138-0013-8000" and "13800138000" find the same citizen. Anything that is
+    not a number after that is returned as typed (stripped)."""
+    text = (raw or "").strip().translate(_FULL_WIDTH_DIGITS)
+    compact = _PHONE_SIGNS.sub("", text)
+    if not re.fullmatch(r"\+?\d+", compact):
+        return text
+    return _COUNTRY_CODE.sub("", compact).lstrip("+")
+
+
+def is_phone_number(value: str) -> bool:
+    return bool(PHONE_NUMBER.match(normalize_phone(value)))
+
+
+class CitizenQuerySet(models.QuerySet):
+    def with_phone(self, phone: str):
+        number = normalize_phone(phone)
+        return self.filter(phone=number) if number else self.none()
+
+
 class Citizen(models.Model):
     """Contact details of whoever raised a case: personal information (PIPL).
 
-    Kept apart from :class:`Case` so that nothing public ever joins it in.
+    Kept apart from :class:`Case` so that nothing public ever joins it in. A
+    citizen who calls again is the same row (found by phone, see
+    :func:`tracking.services.citizen_for`); phones are stored normalized.
     """
 
     name = models.CharField(_("name"), max_length=100, blank=True)
@@ -92,6 +124,8 @@ class Citizen(models.Model):
     address = models.CharField(_("address"), max_length=255, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = CitizenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("citizen")

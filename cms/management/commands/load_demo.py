@@ -77,6 +77,8 @@ class DemoCase:
     is_efficiency: bool = False
     location: str = ""
     citizen: svc.CitizenData = field(default_factory=svc.CitizenData)
+    #: For the step "merge": the title of the demo case this one duplicates.
+    merge_into: str = ""
 
 
 CASES = [
@@ -111,6 +113,14 @@ CASES = [
         "complaint", "交通设施", ["accept", "dispatch"],
         days_ago=12, is_efficiency=True, location="光明路商场后门",
         citizen=svc.CitizenData("杨帆", "13905310013", "光明路9号"),
+    ),
+    DemoCase(
+        "光明路商场后门消防通道又被车堵了",
+        "商场后门消防通道停满了车，之前反映过，还是没人管。",
+        "complaint", "交通设施", ["accept", "merge"],
+        days_ago=10, location="光明路商场后门",
+        citizen=svc.CitizenData("杨帆", "13905310013", "光明路9号"),
+        merge_into="违章停车堵塞消防通道",
     ),
     DemoCase(
         "人民路口红绿灯行人时间过短",
@@ -312,6 +322,14 @@ class Command(BaseCommand):
                 # The reminder and the threshold have passed: the paper takes it on.
                 at = max(at, now - timedelta(days=6))
                 escalated = True
+            if step == "merge":
+                case = svc.case_merge(
+                    case=case,
+                    user=officer,
+                    into=Case.objects.filter(title=demo.merge_into).latest("pk"),
+                    now=at,
+                )
+                continue
             case = self._step(step, case, at, officer, supervisor, liaison, category)
 
     def _step(self, step, case, at, officer, supervisor, liaison, category):
