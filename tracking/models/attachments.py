@@ -11,13 +11,33 @@ from __future__ import annotations
 import uuid
 
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 
+class _PrivateStorage(LazyObject):
+    """``storages["private"]``, looked up when first used and again after the
+    STORAGES setting changes (a field's storage is otherwise fixed at import)."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+_private = _PrivateStorage()
+
+
+@receiver(setting_changed)
+def _forget_private_storage(*, setting, **kwargs):
+    if setting == "STORAGES":
+        _private._wrapped = empty
+
+
 def private_storage():
-    return storages["private"]
+    return _private
 
 
 def photo_path(instance: CaseAttachment, filename: str) -> str:
