@@ -56,7 +56,16 @@ TRACKING_PARAMETERS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_",)
 # Never cached: the back office and files.
-SKIPPED_PATHS = ("/admin/", "/django-admin/", "/static/", "/media/", "/documents/")
+SKIPPED_PATHS = (
+    "/admin/",
+    "/django-admin/",
+    "/static/",
+    "/media/",
+    "/documents/",
+    # The doors for other systems answer per client (Open311 keys, API tokens).
+    "/api/",
+    "/open311/",
+)
 # Not replayed on a hit.
 UNREPLAYED_HEADERS = frozenset({"set-cookie", "x-page-cache", "date"})
 

@@ -9,20 +9,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tracking import actions
 from tracking.calendar import working_days_overdue
-from tracking.models import Callback, CaseEvent
-from tracking.redaction import redact, rules_for
+from tracking.models import Callback
+from tracking.redaction import rules_for
+from tracking.selectors import TimelineItem, public_events, public_timeline
 
 from .models import status_of
 
-
-@dataclass
-class TimelineItem:
-    at: datetime
-    kind: str
-    label: str
-    text: str = ""
+# TimelineItem lives in tracking.selectors (the progress lookup reads the same
+# timeline); it is still importable from here.
+__all__ = ["StoryFacts", "TimelineItem", "story_facts"]
 
 
 @dataclass
@@ -40,26 +36,11 @@ def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts
     case = story.case
     if rules is None:
         rules = rules_for(case)
-    events = list(
-        CaseEvent.objects.public().filter(case_id=case.pk).order_by("created_at", "pk")
-    )
+    events = public_events(case)
     callback = (
         Callback.objects.filter(case_id=case.pk).order_by("-called_at", "-pk").first()
     )
-    items = []
-    for event in events:
-        # The registry says how the public timeline words an action and whether
-        # its note is shown (the words of the department or the hotline, the
-        # department's name); other notes are internal reasons.
-        action = actions.get(event.action)
-        if not action.public:
-            continue
-        text = ""
-        if action.public_note:
-            text = redact(event.note, case=case, rules=rules)
-        items.append(
-            TimelineItem(event.created_at, action.name, str(action.public_label), text)
-        )
+    items = public_timeline(case, rules=rules, events=events)
 
     # Overdue when the paper took the case up (stored then: a deadline extended or
     # restarted later does not change what was reported), else overdue now.
@@ -126,4 +107,3 @@ def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts
         status=status_of(case.state),
         callback=callback,
     )
-

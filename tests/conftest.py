@@ -25,6 +25,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language: a request to /en/ activates
+    English for the rest of its thread, which the next test must not inherit."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Every test starts and ends with an empty cache: pages, tag versions and
     censor-rule lists of a rolled-back test must not reach the next one."""

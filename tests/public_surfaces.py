@@ -84,6 +84,18 @@ def other_column(
     return column, year, publish(article)
 
 
+# The citizen's doors (tracking.intake): the web form and the progress lookup.
+# Their POSTs are driven by tests/tracking/test_intake_fuzz.py.
+INTAKE_PAGES = ["/report/", "/progress/"]
+
+
+def look_up_progress(client, reference: str, phone_tail: str, **extra):
+    """POST the progress lookup as its form does (the client skips CSRF checks)."""
+    return client.post(
+        "/progress/", {"reference": reference, "phone_tail": phone_tail}, **extra
+    )
+
+
 @dataclass
 class PublicSite:
     column: ColumnPage
@@ -103,6 +115,7 @@ class PublicSite:
             *map(path, self.stories),
             path(self.article),
             "/search/",
+            *INTAKE_PAGES,
         ]
 
     def feeds(self) -> list[str]:

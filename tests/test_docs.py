@@ -14,7 +14,9 @@ from wagtail.users.models import UserProfile
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # "Menu → Item": menu labels start with a capital, items may run over a line.
-SCREEN = re.compile(r"\b(Settings|Hotline|Reports|Help) →\s+([A-Z][a-z]+(?:\s[a-z]+)?)")
+SCREEN = re.compile(
+    r"\b(Settings|Hotline|Reports|Help) →\s+([A-Z][a-z0-9]+(?:\s[a-z]+)?)"
+)
 
 
 def named_screens() -> set[tuple[str, str]]:

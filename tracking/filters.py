@@ -5,10 +5,12 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.widgets import BooleanRadioSelect
 
 from .models import (
+    Call,
+    CallOutcome,
     Case,
     Category,
     Department,
@@ -111,3 +113,26 @@ class OutboxFilterSet(WagtailFilterSet):
             "sent": queryset.filter(sent_at__isnull=False),
             "given_up": queryset.filter(sent_at__isnull=True, due_at__isnull=True),
         }.get(value, queryset)
+
+
+class CallFilterSet(WagtailFilterSet):
+    outcome = django_filters.ChoiceFilter(
+        label=_("Outcome"),
+        choices=CallOutcome.choices,
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
+    )
+    received_at = django_filters.DateFromToRangeFilter(
+        label=_("Received on"), widget=DateRangePickerWidget
+    )
+    has_case = django_filters.BooleanFilter(
+        label=_("Linked to a case"),
+        field_name="case",
+        lookup_expr="isnull",
+        exclude=True,
+        widget=BooleanRadioSelect,
+    )
+
+    class Meta:
+        model = Call
+        fields = ["outcome"]

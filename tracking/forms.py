@@ -10,7 +10,12 @@ never disagree.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
@@ -19,6 +24,7 @@ from .models import (
     Call,
     CallbackMethod,
     CallbackOutcome,
+    CallOutcome,
     Case,
     Category,
     CensorRule,
@@ -27,6 +33,7 @@ from .models import (
     Kind,
     ResponseChannel,
     State,
+    normalize_phone,
 )
 from .services import CitizenData
 
@@ -349,27 +356,166 @@ class CaseReferenceForm(WagtailAdminModelForm):
         return super().save(commit=commit)
 
 
-class CallForm(CaseReferenceForm):
-    """A call, and the case it registered or asked about."""
+#: What telephony systems put in the caller column when the number is withheld.
+WITHHELD_NUMBERS = frozenset(
+    {"anonymous", "unknown", "private", "withheld", "匿名", "未知", "不详", "无主叫"}
+)
+MAX_CALL_SECONDS = 24 * 60 * 60
+_CALLER_NUMBER = re.compile(r"\d{3,20}")
+# Calls are logged as they come in; a clock a few minutes fast is not a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
+
+def caller_number(raw: str | None) -> str:
+    """The caller's number as stored (normalized), ``""`` when withheld; a
+    ValueError for anything that is not a phone number."""
+    text = (raw or "").strip()
+    if not text or text.casefold() in WITHHELD_NUMBERS:
+        return ""
+    number = normalize_phone(text)
+    if not _CALLER_NUMBER.fullmatch(number):
+        raise ValueError(text)
+    return number
+
+
+def parse_duration(raw: str | int | None) -> int:
+    """Seconds from ``95``, ``1:35`` (minutes:seconds) or ``1:02:03``; ``""`` is
+    0. Full-width digits and colons are read as their plain forms. A ValueError
+    for anything else, a negative or a call longer than a day."""
+    if isinstance(raw, int):
+        seconds = raw
+    else:
+        text = unicodedata.normalize("NFKC", raw or "").strip()
+        if not text:
+            return 0
+        parts = text.split(":")
+        if len(parts) > 3 or not all(
+            part.isascii() and part.isdigit() for part in parts
+        ):
+            raise ValueError(text)
+        numbers = [int(part) for part in parts]
+        if any(n >= 60 for n in numbers[1:]):
+            raise ValueError(text)
+        seconds = 0
+        for number in numbers:
+            seconds = seconds * 60 + number
+    if not 0 <= seconds <= MAX_CALL_SECONDS:
+        raise ValueError(str(raw))
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+class CallDurationField(forms.Field):
+    """A call's length, typed quickly: seconds or minutes:seconds."""
+
+    widget = forms.TextInput(
+        attrs={"placeholder": "1:35", "size": 8, "autocomplete": "off"}
+    )
+    default_error_messages = {
+        "invalid": _(
+            "Enter the duration in seconds (95) or as minutes:seconds (1:35), "
+            "at most 24 hours."
+        ),
+    }
+
+    def to_python(self, value):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise forms.ValidationError(
+                self.error_messages["invalid"], code="invalid"
+            ) from None
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return format_duration(value)
+        return value
+
+
+class CallForm(CaseReferenceForm):
+    """A call as the officer takes it down: the number (focused first), what came
+    of the call, a summary, its length; when it came in defaults to now."""
+
+    duration_seconds = CallDurationField(
+        label=_("Duration"),
+        required=False,
+        help_text=_("Seconds, or minutes:seconds."),
+    )
     field_order = [
-        "received_at",
         "caller_phone",
-        "duration_seconds",
         "outcome",
-        "case_reference",
         "note",
+        "duration_seconds",
+        "received_at",
+        "case_reference",
     ]
 
     class Meta:
         model = Call
-        fields = ["received_at", "caller_phone", "duration_seconds", "outcome", "note"]
+        fields = ["caller_phone", "outcome", "note", "duration_seconds", "received_at"]
+        widgets = {
+            "outcome": forms.RadioSelect,
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        phone = self.fields["caller_phone"]
+        phone.widget.attrs.update(
+            {"autofocus": True, "inputmode": "tel", "autocomplete": "off"}
+        )
+        phone.help_text = _("Leave empty when the number was withheld.")
+        self.fields["outcome"].initial = CallOutcome.ANSWERED
+        received_at = self.fields["received_at"]
+        received_at.required = False
+        received_at.help_text = _("Leave as it is for a call taken now.")
+        if self.instance.pk is None:
+            received_at.initial = timezone.now
         self.fields["case_reference"].help_text = _(
             "The case this call registered or asked about, if any."
         )
+
+    def clean_caller_phone(self):
+        try:
+            return caller_number(self.cleaned_data["caller_phone"])
+        except ValueError:
+            raise forms.ValidationError(
+                _(
+                    "Enter the caller's number in digits: a mobile number, or a "
+                    "landline with its area code."
+                ),
+                code="invalid_phone",
+            ) from None
+
+    def clean_duration_seconds(self):
+        return self.cleaned_data["duration_seconds"] or 0
+
+    def clean_received_at(self):
+        value = self.cleaned_data["received_at"]
+        now = timezone.now()
+        if value is None:
+            return self.instance.received_at if self.instance.pk else now
+        if value > now + FUTURE_TOLERANCE:
+            raise forms.ValidationError(
+                _("A call cannot come in later than now."), code="future"
+            )
+        return value
+
+    def service_kwargs(self) -> dict:
+        """Keyword arguments of :func:`tracking.services.call_register`."""
+        data = self.cleaned_data
+        return {
+            "caller_phone": data["caller_phone"],
+            "outcome": data["outcome"],
+            "note": data["note"],
+            "duration_seconds": data["duration_seconds"],
+            "received_at": data["received_at"],
+            "case": data["case_reference"],
+        }
 
     def save(self, commit=True):
         if self.instance.operator_id is None and self.for_user is not None:

@@ -706,11 +706,15 @@ def case_register(
             case.save()
             _store_photos(case, photos, now, written)
             if call is not None:
-                m.Call.objects.filter(pk=call.pk).update(
+                # A call registers one case: a second registration from the same
+                # call (two officers, a double submit) is refused, not linked over.
+                linked = m.Call.objects.filter(pk=call.pk, case__isnull=True).update(
                     case=case,
                     citizen=person or call.citizen,
                     outcome=m.CallOutcome.CASE_CREATED,
                 )
+                if not linked:
+                    raise CaseConflict(_("This call already has its case."))
             record_event(case, action="register", user=user, now=now)
     except BaseException:
         storage = m.CaseAttachment._meta.get_field("file").storage

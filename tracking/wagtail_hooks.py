@@ -15,7 +15,12 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
 from . import views
-from .filters import CaseFilterSet, OutboxFilterSet, WorkingCalendarFilterSet
+from .filters import (
+    CallFilterSet,
+    CaseFilterSet,
+    OutboxFilterSet,
+    WorkingCalendarFilterSet,
+)
 from .forms import CallForm, CaseRegisterForm, CensorRuleForm
 from .models import (
     Call,
@@ -113,6 +118,11 @@ class CaseViewSet(HotlineModelViewSet):
                 views.CaseExtendDeadlineView.as_view(),
                 name="extend_deadline",
             ),
+            path(
+                "<int:pk>/photos/<int:attachment_pk>/",
+                views.CasePhotoView.as_view(),
+                name="photo",
+            ),
         ]
 
 
@@ -122,12 +132,23 @@ class CallViewSet(HotlineModelViewSet):
     url_prefix = "tracking/calls"
     icon = "mobile-alt"
     menu_label = _("Call log")
-    list_filter = ["outcome"]
+    add_view_class = views.CallCreateView
+    filterset_class = CallFilterSet
     search_fields = ["caller_phone", "case__reference"]
     list_per_page = 50
 
     def get_form_class(self, for_update=False):
         return CallForm
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path(
+                "caller-history/",
+                views.CallerHistoryView.as_view(),
+                name="caller_history",
+            ),
+        ]
 
     @property
     def list_display(self):

@@ -389,8 +389,12 @@ INTAKE_RATE_PER_IP = os.environ.get("INTAKE_RATE_PER_IP", "10/h")
 INTAKE_RATE_PER_PHONE = os.environ.get("INTAKE_RATE_PER_PHONE", "5/d")
 # Failed progress lookups (wrong reference + phone digits) per address.
 LOOKUP_FAILURES_PER_IP = os.environ.get("LOOKUP_FAILURES_PER_IP", "10/h")
+# ... and per reference number, so that nobody guesses the four digits of one.
+LOOKUP_FAILURES_PER_REFERENCE = os.environ.get("LOOKUP_FAILURES_PER_REFERENCE", "5/h")
 INTAKE_MAX_PHOTOS = 3
 INTAKE_MAX_PHOTO_BYTES = 5 * 2**20
+# A whole submission: the photos and a form's worth of text (413 above it).
+INTAKE_MAX_REQUEST_BYTES = INTAKE_MAX_PHOTOS * INTAKE_MAX_PHOTO_BYTES + 2**20
 # Requests one Open311 key may make, and the page size of GET requests.
 OPEN311_RATE_PER_KEY = os.environ.get("OPEN311_RATE_PER_KEY", "600/m")
 OPEN311_PAGE_SIZE = int(os.environ.get("OPEN311_PAGE_SIZE", "200"))
@@ -424,6 +428,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["tracking.api.schema.only_this_api"],
+    # Choice sets used under several field names get one component each.
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "tracking.models.State",
+        "CaseChannelEnum": "tracking.models.Channel",
+        "ResponseChannelEnum": "tracking.models.ResponseChannel",
+        "RegisterChannelEnum": "tracking.api.serializers.REGISTER_CHANNELS",
+    },
 }
 
 LOGGING = {

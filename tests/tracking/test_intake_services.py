@@ -16,7 +16,12 @@ from tests.factories import (
     officer,
 )
 from tracking import services as svc
-from tracking.exceptions import CasePermissionDenied, InvalidInput, TransitionRefused
+from tracking.exceptions import (
+    CaseConflict,
+    CasePermissionDenied,
+    InvalidInput,
+    TransitionRefused,
+)
 from tracking.models import (
     Call,
     CallOutcome,
@@ -241,6 +246,21 @@ def test_a_case_registered_from_a_call_keeps_the_call():
         case.citizen,
         CallOutcome.CASE_CREATED,
     )
+
+
+def test_a_call_registers_one_case_only():
+    user = officer()
+    call = svc.call_register(
+        user=user, caller_phone="13905310001", outcome=CallOutcome.ANSWERED
+    )
+    first = register(user=user, call=call)
+
+    with pytest.raises(CaseConflict):
+        register(user=user, call=call, title="又一次登记")
+
+    assert list(Case.objects.all()) == [first]
+    call.refresh_from_db()
+    assert call.case == first
 
 
 def test_a_call_needs_a_known_outcome_and_the_permission():

@@ -1,8 +1,10 @@
 """The back office of the case workflow, in the Wagtail admin, one module per
-screen: the case listing, registering a case, the case page and its actions,
-reference data (departments, categories, the working calendar), dashboard panels.
+screen: the case listing, registering a case, the case page and its actions, its
+photos, the call log, reference data (departments, categories, the working
+calendar), dashboard panels.
 """
 
+from .calls import CallCreateView, CallerHistoryView
 from .case import (
     CASE_URL_NAMESPACE,
     CaseActionView,
@@ -16,6 +18,7 @@ from .case import (
 )
 from .dashboard import MissingCalendarPanel, missing_calendar_panel
 from .listing import CaseIndexView
+from .photos import CasePhotoView
 from .reference import (
     ProtectedDeleteView,
     WorkingCalendarIndexView,
@@ -25,11 +28,14 @@ from .registration import CaseRegisterView
 
 __all__ = [
     "CASE_URL_NAMESPACE",
+    "CallCreateView",
+    "CallerHistoryView",
     "CaseActionView",
     "CaseCallbackView",
     "CaseDetailView",
     "CaseExtendDeadlineView",
     "CaseIndexView",
+    "CasePhotoView",
     "CaseRegisterView",
     "CaseStoryView",
     "CaseTransitionView",

@@ -24,9 +24,10 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from .. import actions, hooks
+from ..duplicates import caller_history, may_see_caller_history, possible_duplicates
 from ..exceptions import CaseError, CasePermissionDenied
-from ..forms import CaseActionForm, error_text
-from ..models import Case, State
+from ..forms import CaseActionForm, error_text, format_duration
+from ..models import MERGEABLE_STATES, Case, State
 from ..selectors import available_transitions
 
 CASE_URL_NAMESPACE = "tracking_cases"
@@ -92,6 +93,13 @@ def case_actions(case: Case, user) -> list[CaseAction]:
 # --- the case page -----------------------------------------------------------------
 
 
+def calls_of(case: Case) -> list:
+    calls = list(case.calls.select_related("operator"))
+    for call in calls:
+        call.duration_display = format_duration(call.duration_seconds)
+    return calls
+
+
 class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
     """Everything about one case, and a button for each thing the user may do now."""
 
@@ -130,12 +138,30 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
         for event in events:
             event.from_state_label = states.get(event.from_state, event.from_state)
             event.to_state_label = states.get(event.to_state, event.to_state)
+        user = self.request.user
+        # Read before the buttons: the merge form offers the likeliest one.
+        case.possible_duplicates = (
+            possible_duplicates(case, user=user)
+            if case.state in MERGEABLE_STATES
+            else []
+        )
+        citizen = case.citizen
         context.update(
             case=case,
-            citizen=case.citizen,
+            citizen=citizen,
             is_overdue=case.is_overdue(now),
             working_days_overdue=case.working_days_overdue(now),
-            actions=case_actions(case, self.request.user),
+            possible_duplicates=case.possible_duplicates,
+            caller_history=(
+                caller_history(citizen.phone, user=user, exclude_case=case)
+                if citizen is not None
+                and citizen.phone
+                and may_see_caller_history(user)
+                else None
+            ),
+            calls=calls_of(case),
+            photos=case.attachments.all(),
+            actions=case_actions(case, user),
             responses=case.responses.select_related("department", "recorded_by"),
             callbacks=case.callbacks.select_related("recorded_by"),
             story=hooks.call("get_story", case.pk),
