@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from newsroom.models import FollowUpPage, HotTrackingPage
-from tracking.models import Case, State
+from tracking.models import Call, Case, State
 
 
 @pytest.mark.django_db
@@ -21,10 +21,17 @@ def test_load_demo_shows_every_state_and_the_real_stories_and_runs_twice():
     assert wuhu.case.state == State.CLOSED
     assert FollowUpPage.objects.child_of(wuhu).live().exists()
     assert Case.objects.overdue().exists()
+    # Every case came in by phone and keeps its call; a caller who called again
+    # (the blocked fire lane, reported twice) is one citizen with two cases.
+    assert Call.objects.filter(case__isnull=False).count() == cases
+    merged = Case.objects.get(state=State.MERGED)
+    assert merged.citizen == merged.duplicate_of.citizen
+    calls = Call.objects.count()
 
     call_command("load_demo", verbosity=0)
     assert Case.objects.count() == cases
     assert HotTrackingPage.objects.count() == pages
+    assert Call.objects.count() == calls
 
     for username in ("officer", "supervisor", "traffic", "editor", "chief", "admin"):
         assert authenticate(username=username, password="8890demo") is not None

@@ -303,7 +303,17 @@ class Command(BaseCommand):
         )
         now = timezone.now()
         at = now - timedelta(days=demo.days_ago)
+        # Every demo case came in by phone: its call is in the call log.
+        call = svc.call_register(
+            user=officer,
+            caller_phone=demo.citizen.phone,
+            outcome="answered",
+            note=demo.title,
+            duration_seconds=120 + 7 * len(demo.description),
+            received_at=at - timedelta(minutes=5),
+        )
         case = svc.case_register(
+            call=call,
             kind=demo.kind,
             title=demo.title,
             description=demo.description,
