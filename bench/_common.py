@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
 
 
 def human(n: int) -> str:
@@ -40,3 +43,22 @@ def spread(values) -> tuple[float, float, float]:
 def share(part: float, whole: float) -> float:
     """``part`` as a percentage of ``whole`` (0 when ``whole`` is 0)."""
     return 100.0 * part / whole if whole else 0.0
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop a server started in a process group of its own, and all its workers."""
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()

@@ -53,7 +53,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -66,7 +65,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_average, say  # noqa: E402
+from _common import free_port, load_average, say, stop_server  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -307,12 +306,6 @@ def run_child(env, name: str, *args: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(env, port: int, workers: int) -> subprocess.Popen:
     command = [
         str(BIN / "gunicorn"),
@@ -343,16 +336,6 @@ def wait_until_up(server, port: int, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer on port {port}")
-
-
-def stop_server(server) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def client(job: tuple) -> dict:

@@ -63,8 +63,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -75,7 +73,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import load_average, say, share, spread
+from _common import free_port, load_average, say, share, spread, stop_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -510,12 +508,6 @@ class Changer:
 # --- the server ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(env, port: int, workers: int, threads: int) -> subprocess.Popen:
     command = [
         str(BIN / "gunicorn"),
@@ -550,17 +542,6 @@ def wait_until_up(server: subprocess.Popen, port: int, timeout: float = 60) -> N
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer on port {port} in {timeout:.0f} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def fetch(port: int, path: str) -> tuple[int, http.client.HTTPMessage, bytes]:

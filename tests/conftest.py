@@ -113,3 +113,17 @@ def hot_tracking_site(transactional_db):
             )
         )
 
+
+@pytest.fixture
+def private_storage(settings, tmp_path):
+    """Citizens' photos go to a directory of the test's own (returned), in the
+    same storage class as production (no public URL)."""
+    root = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "cms.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root

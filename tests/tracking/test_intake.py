@@ -11,7 +11,6 @@ from html import unescape
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.files.storage import storages
 from django.test import Client
 from django.utils import translation
 
@@ -35,18 +34,8 @@ NOT_A_PHONE = "请输入11位手机号码，或带区号的固定电话号码。
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    """Photos go to a directory of the test's own."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield tmp_path / "private"
-    storages._storages.pop("private", None)
+def _photos_in_a_directory_of_their_own(private_storage):
+    return private_storage
 
 
 def valid(**overrides) -> dict:

@@ -8,7 +8,6 @@ import struct
 import zlib
 
 import pytest
-from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageCms
 
@@ -22,18 +21,8 @@ NOTHING = {"Case": 0, "Citizen": 0, "CaseEvent": 0, "CaseAttachment": 0}
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path):
-    root = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    storages._storages.pop("private", None)
-    yield root
-    storages._storages.pop("private", None)
+def _photos_in_a_directory_of_their_own(private_storage):
+    return private_storage
 
 
 def stored_files(root) -> list:

@@ -48,18 +48,6 @@ def register(**kwargs):
     return svc.case_register(**{**defaults, **kwargs})
 
 
-@pytest.fixture
-def private_storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "cms.storage.PrivateFileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    return tmp_path
-
-
 def stored_files(root) -> list:
     return [p for p in root.rglob("*") if p.is_file()]
 
