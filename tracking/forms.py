@@ -35,6 +35,7 @@ from .models import (
     State,
     normalize_phone,
 )
+from .parsing import whole_number
 from .services import CitizenData
 
 TEXTAREA_ROWS = 3
@@ -389,11 +390,9 @@ def parse_duration(raw: str | int | None) -> int:
         if not text:
             return 0
         parts = text.split(":")
-        if len(parts) > 3 or not all(
-            part.isascii() and part.isdigit() for part in parts
-        ):
+        numbers = [whole_number(part, max_digits=6) for part in parts]
+        if len(parts) > 3 or None in numbers:
             raise ValueError(text)
-        numbers = [int(part) for part in parts]
         if any(n >= 60 for n in numbers[1:]):
             raise ValueError(text)
         seconds = 0

@@ -21,10 +21,9 @@ from drf_spectacular.utils import extend_schema_field
 
 from ..calendar import local_zone
 from ..models import Case, Category, Department, Kind, State
+from ..parsing import whole_number
 
 _DATE_ONLY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-# ASCII digits only: "³" is a digit to str.isdigit() but not to int().
-_ID = re.compile(r"[0-9]{1,18}")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 
@@ -132,8 +131,8 @@ class CategoryReferenceField(forms.CharField):
         if "\x00" in text or len(text) > field.max_length:
             category = None  # no such code; PostgreSQL refuses NUL in a query
         # More digits than any id has is a service code (or nothing).
-        elif _ID.fullmatch(text):
-            category = Category.objects.filter(pk=int(text)).first()
+        elif (pk := whole_number(text, max_digits=18)) is not None:
+            category = Category.objects.filter(pk=pk).first()
         else:
             category = Category.objects.filter(service_code=text).first()
         if category is None:

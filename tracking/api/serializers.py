@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from wagtail.admin.utils import get_user_display_name
 
 from .. import actions
 from ..models import (
@@ -41,12 +42,17 @@ REGISTER_CHANNELS = [
 ]
 
 
-def display_name(user) -> str | None:
-    """How staff are named on a timeline: full name, else username; None for the
-    system (the escalation scan) or a deleted account."""
-    if user is None:
-        return None
-    return user.get_full_name() or user.get_username()
+@extend_schema_field({"type": "string", "nullable": True})
+class StaffNameField(serializers.Field):
+    """How a member of staff is named, as the admin names them (Wagtail's display
+    name: full name, else username); null for the system (the escalation scan)
+    or a deleted account."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, user) -> str:
+        return get_user_display_name(user)
 
 
 # --- reference data -------------------------------------------------------------------
@@ -187,7 +193,7 @@ class EventSerializer(serializers.ModelSerializer):
     label = serializers.SerializerMethodField()
     from_state_display = serializers.SerializerMethodField()
     to_state_display = serializers.SerializerMethodField()
-    actor = serializers.SerializerMethodField()
+    actor = StaffNameField()
     at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -219,17 +225,13 @@ class EventSerializer(serializers.ModelSerializer):
     def get_to_state_display(self, event: CaseEvent) -> str:
         return str(STATE_LABELS.get(event.to_state, event.to_state))
 
-    @extend_schema_field({"type": "string", "nullable": True})
-    def get_actor(self, event: CaseEvent):
-        return display_name(event.actor)
-
 
 class ResponseSerializer(serializers.ModelSerializer):
     department = DepartmentRefSerializer(read_only=True)
     channel_display = serializers.CharField(
         source="get_channel_display", read_only=True
     )
-    recorded_by = serializers.SerializerMethodField()
+    recorded_by = StaffNameField()
 
     class Meta:
         model = DepartmentResponse
@@ -244,17 +246,13 @@ class ResponseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field({"type": "string", "nullable": True})
-    def get_recorded_by(self, response: DepartmentResponse):
-        return display_name(response.recorded_by)
-
 
 class CallbackSerializer(serializers.ModelSerializer):
     method_display = serializers.CharField(source="get_method_display", read_only=True)
     outcome_display = serializers.CharField(
         source="get_outcome_display", read_only=True
     )
-    recorded_by = serializers.SerializerMethodField()
+    recorded_by = StaffNameField()
 
     class Meta:
         model = Callback
@@ -269,10 +267,6 @@ class CallbackSerializer(serializers.ModelSerializer):
             "recorded_by",
         ]
         read_only_fields = fields
-
-    @extend_schema_field({"type": "string", "nullable": True})
-    def get_recorded_by(self, callback: Callback):
-        return display_name(callback.recorded_by)
 
 
 class CaseDetailSerializer(CaseSerializer):

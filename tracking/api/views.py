@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -134,24 +134,6 @@ READ_ERRORS = (400, 401, 403, 404, 405, 406)
 WRITE_ERRORS = (*READ_ERRORS, 409, 413, 415)
 
 
-# --- language -------------------------------------------------------------------------
-
-
-class ClientLanguageMixin:
-    """Messages in the language the client asks for (``Accept-Language``), else
-    Simplified Chinese.
-
-    The site's paths without a language prefix are always in the default language;
-    an API client has no prefix to choose with, so the header decides here.
-    """
-
-    def initial(self, request, *args, **kwargs):
-        language = translation.get_language_from_request(request._request)
-        translation.activate(language)
-        request._request.LANGUAGE_CODE = translation.get_language()
-        super().initial(request, *args, **kwargs)
-
-
 # --- input ----------------------------------------------------------------------------
 
 
@@ -211,7 +193,7 @@ def detail_queryset():
     )
 
 
-class CaseAPIView(ClientLanguageMixin, generics.GenericAPIView):
+class CaseAPIView(generics.GenericAPIView):
     """Base of the endpoints about one case: staff with a case role, JSON in."""
 
     permission_classes = [IsAuthenticated, HasCaseRole]
@@ -567,7 +549,7 @@ class CategoryListView(CaseAPIView, generics.ListAPIView):
 # --- the schema and everything else ---------------------------------------------------
 
 
-class SchemaView(ClientLanguageMixin, SpectacularJSONAPIView):
+class SchemaView(SpectacularJSONAPIView):
     """The OpenAPI 3 schema of this API, public.
 
     It describes the shape of the API and nothing in it: no case, department or

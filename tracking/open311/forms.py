@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from ..calendar import local_zone
 from ..models import Category, normalize_phone
+from ..parsing import whole_number
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # The widest window one GET requests may span (GeoReport v2).
@@ -347,9 +348,10 @@ def request_filters(query, *, now: datetime | None = None) -> RequestFilters:
 
     raw_page = query.get("page", "").strip()
     if raw_page:
-        if not (raw_page.isascii() and raw_page.isdigit()) or len(raw_page) > 6:
+        page = whole_number(raw_page, max_digits=6)
+        if page is None:
             raise FilterError(_("page must be a whole number from 1."))
-        filters.page = int(raw_page)
+        filters.page = page
         if not 1 <= filters.page <= MAX_PAGE:
             raise FilterError(_("page must be from 1 to %(max)s.") % {"max": MAX_PAGE})
     return filters

@@ -14,11 +14,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db.models import Q
-from django.http import HttpResponse
 from django.http.request import RawPostDataException, UnreadablePostError
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.cache import patch_vary_headers
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -57,27 +55,11 @@ def endpoint(methods: tuple[str, ...]):
         @csrf_exempt
         @functools.wraps(view)
         def wrapped(request, fmt: str, **kwargs):
-            return _in_clients_language(
-                request, lambda: _answer(view, methods, request, fmt, **kwargs)
-            )
+            return _answer(view, methods, request, fmt, **kwargs)
 
         return wrapped
 
     return decorate
-
-
-def _in_clients_language(request, answer) -> HttpResponse:
-    """``answer()`` in the client's language (Accept-Language, else Chinese).
-
-    Outside i18n_patterns LocaleMiddleware answers every path in the default
-    language, so the client's Accept-Language is heard here.
-    """
-    language = translation.get_language_from_request(request)
-    with translation.override(language):
-        response = answer()
-    response["Content-Language"] = language
-    patch_vary_headers(response, ("Accept-Language",))
-    return response
 
 
 def _answer(view, methods, request, fmt: str, **kwargs):
@@ -108,10 +90,7 @@ def _answer(view, methods, request, fmt: str, **kwargs):
 @csrf_exempt
 def not_found(request, *args, **kwargs):
     """Any other address under /open311/v2/."""
-    return _in_clients_language(
-        request,
-        lambda: error_response(404, _("There is no such Open311 endpoint.")),
-    )
+    return error_response(404, _("There is no such Open311 endpoint."))
 
 
 # --- keys and rates ------------------------------------------------------------------

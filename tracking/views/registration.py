@@ -20,6 +20,7 @@ from .. import services
 from ..exceptions import CaseError, CasePermissionDenied
 from ..forms import CaseRegisterForm
 from ..models import Call, Case, Channel
+from ..parsing import whole_number
 from .calls import CALLS_URL_NAMESPACE, lookup_context
 from .case import case_url
 
@@ -56,12 +57,13 @@ class CaseRegisterView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
         raw = self.request.GET.get("call")
         if raw is None:
             return None
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        pk = whole_number(raw, max_digits=18)
+        if pk is None:
             raise CallRefused(_("This is not a call of the call log."), 400)
         user = self.request.user
         call = None
         if user.has_perm("tracking.view_call"):
-            call = Call.objects.select_related("citizen", "case").filter(pk=raw).first()
+            call = Call.objects.select_related("citizen", "case").filter(pk=pk).first()
         if call is None:
             raise CallRefused(_("This call is not in the call log."), 404)
         if call.case_id is not None:
