@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.admin import signal_handlers as wagtail_mail
 from wagtail.models import Page, PageViewRestriction, Site, TaskState, WorkflowState
 from wagtail.permission_policies.pages import PagePermissionPolicy
@@ -25,6 +26,7 @@ from wagtail.signals import (
 
 from tracking import actions, outbox
 from tracking.models import Case, CensorRule, Citizen, Department
+from tracking.services import case_story_published
 
 from . import cache
 from .models import HotTrackingPage
@@ -39,6 +41,8 @@ def create_story(case_id: int, user=None, on_created=None):
 
 
 def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwargs):
+    if action == "register":
+        return  # A case registered a moment ago has no story yet.
     if HotTrackingPage.objects.filter(case_id=case_id).exists():
         # The story renders the case live, the listings show its status: their
         # cached HTML is now stale. Other stories' pages are not.
@@ -110,7 +114,12 @@ def _invalidate_site(**kwargs):
 
 
 def _on_page_published(sender, instance, **kwargs):
-    """The page, its parent (which lists it) and the listings change."""
+    """The page, its parent (which lists it) and the listings change; a story's
+    first publication is recorded on its case (the statistics measure from it)."""
+    if isinstance(instance, HotTrackingPage):
+        case_story_published(
+            case=instance.case_id, now=instance.first_published_at or timezone.now()
+        )
     tags = [cache.page_tag(instance.pk), cache.LISTINGS]
     parent_path = instance.path[: -instance.steplen]
     if parent_path:

@@ -268,6 +268,9 @@ DECLARED: tuple[Action, ...] = (
         available="tracking.selectors.may_request_story",
         url_name="story",
     ),
+    # Recorded by the newsroom when a case's story is first published: where the
+    # media effect is measured from (the public timeline shows the story itself).
+    Action("publish", _("Story first published in the paper")),
     Action(
         "acknowledge_warning",
         _("Early warning: acknowledgement deadline near"),

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_init, post_save
 from django.utils.translation import gettext_lazy as _
 
 from .redaction import forget_censor_rules
@@ -13,7 +13,18 @@ class TrackingConfig(AppConfig):
 
     def ready(self):
         # Models need the ready app registry: not importable at the top of apps.py.
-        from .models import CensorRule
+        from .models import Call, CensorRule
+        from .statistics import receivers
+
+        post_init.connect(
+            receivers.call_loaded, sender=Call, dispatch_uid="stats-call-init"
+        )
+        post_save.connect(
+            receivers.call_saved, sender=Call, dispatch_uid="stats-call-save"
+        )
+        post_delete.connect(
+            receivers.call_deleted, sender=Call, dispatch_uid="stats-call-delete"
+        )
 
         for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -32,6 +33,7 @@ from .models import (
     State,
 )
 from .services import case_escalate, record_event, start_story
+from .signals import working_day_ended
 
 logger = logging.getLogger(__name__)
 
@@ -268,4 +270,18 @@ def _scan(now: datetime, batch_size: int) -> ScanResult:
     )
     result.escalated = _escalate(escalation_candidates(now), now, batch_size, result)
     result.stories = _stories(now, batch_size, result)
+    _tell_if_working_day_ended(now)
     return result
+
+
+LAST_WORKING_DAY_KEY = "tracking:last-completed-working-day"
+
+
+def _tell_if_working_day_ended(now: datetime) -> None:
+    """Once a working day's office hours are over, every "overdue by N working
+    days" shown in public is one more: tell the pages (at most a few times per
+    day, however often the scan runs)."""
+    last = calendar.current().last_completed_workday(now).isoformat()
+    if cache.get(LAST_WORKING_DAY_KEY) != last:
+        cache.set(LAST_WORKING_DAY_KEY, last, None)
+        working_day_ended.send(sender=None, day=last)

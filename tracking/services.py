@@ -26,7 +26,7 @@ from django_fsm import ConcurrentTransition
 from . import actions, hooks, outbox
 from . import models as m
 from .actions import DEPARTMENT
-from .calendar import deadline_after, local_zone
+from .calendar import deadline_after, local_zone, working_days_between
 from .exceptions import (
     CaseConflict,
     CasePermissionDenied,
@@ -44,6 +44,7 @@ from .models import (
     State,
 )
 from .signals import case_changed, case_event_recorded
+from .statistics import rollups
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,10 @@ def record_event(
     to_state: str = "",
     note: str = "",
     public: bool | None = None,
+    callback: Callback | None = None,
 ) -> CaseEvent:
+    """Write one line of the case's timeline, with the facts the statistics count
+    (the department in charge, the limit kept), and count it in the rollups."""
     event = CaseEvent.objects.create(
         case=case,
         actor=user,
@@ -147,9 +151,27 @@ def record_event(
         note=note,
         public=actions.get(action).public if public is None else public,
         created_at=now,
+        department_id=case.department_id,
+        **_measures(case, action, now),
     )
+    rollups.event_recorded(case, event, callback)
     _after_commit(case, event)
     return event
+
+
+def _measures(case: Case, action: str, now: datetime) -> dict:
+    """Whether an acknowledgement or a reply kept its limit, and the working days
+    a reply took from the dispatch (not counting the day of dispatch)."""
+    if action == "acknowledge" and case.acknowledge_due_at:
+        return {"on_time": now <= case.acknowledge_due_at}
+    if action == "reply":
+        measures = {"on_time": bool(case.due_at and now <= case.due_at)}
+        if case.dispatched_at:
+            measures["working_days"] = min(
+                working_days_between(case.dispatched_at, now), 32767
+            )
+        return measures
+    return {}
 
 
 def _after_commit(case: Case, event: CaseEvent) -> None:
@@ -487,6 +509,7 @@ def callback_record(
             note=note.strip(),
             called_at=now,
             recorded_by=user,
+            department_id=locked.department_id,
         )
         record_event(
             locked,
@@ -494,6 +517,7 @@ def callback_record(
             user=user,
             now=now,
             note=f"{callback.get_method_display()}: {callback.get_outcome_display()}",
+            callback=callback,
         )
     return callback
 
@@ -818,6 +842,17 @@ def case_request_story(
             )
     story, _made = start_story(locked.pk, user=user, now=now)
     return story
+
+
+def case_story_published(*, case: Case | int, now: datetime) -> bool:
+    """Record the first publication of the case's story (the newsroom calls this
+    as it publishes); later publications record nothing. True if this recorded."""
+    with transaction.atomic():
+        locked = _lock(case, expect_state=None)
+        if locked.events.filter(action="publish").exists():
+            return False
+        record_event(locked, action="publish", user=None, now=now, public=False)
+    return True
 
 
 def start_story(case_id: int, *, user=None, now: datetime) -> tuple[object, bool]:

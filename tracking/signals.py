@@ -15,3 +15,11 @@ from django.dispatch import Signal
 
 case_changed = Signal()
 case_event_recorded = Signal()
+
+# Sent after a transaction that changed the statistics rollups has committed (a
+# case event, a callback, a call): public figures read from them are stale.
+statistics_changed = Signal()
+
+# Sent by the overdue scan when a working day has ended (office closing time):
+# every "overdue by N working days" shown in public has grown by one.
+working_day_ended = Signal()

@@ -376,6 +376,11 @@ TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE = int(
     os.environ.get("TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE", "3")
 )
 
+# --- Statistics -------------------------------------------------------------------
+# A rate over fewer cases than this is shown as "样本不足" (too few cases), and a
+# department that had fewer cases in the period is listed but not ranked.
+STATISTICS_MIN_SAMPLE = int(os.environ.get("STATISTICS_MIN_SAMPLE", "10"))
+
 # Notifications not delivered this long after their commit are sent by the outbox
 # sweep (broker down, worker lost); failures are retried this many times.
 OUTBOX_REDELIVER_AFTER_SECONDS = int(

@@ -314,6 +314,15 @@ def working_days_overdue(due_at: datetime, now: datetime) -> int:
     return cal.working_days_between(due_day, cal.last_completed_workday(now))
 
 
+def working_days_between(start: datetime, end: datetime) -> int:
+    """Working days after the local day of ``start`` up to that of ``end``: a reply
+    on the day of dispatch took 0, one on the next working day 1."""
+    zone = local_zone()
+    return current().working_days_between(
+        timezone.localtime(start, zone).date(), timezone.localtime(end, zone).date()
+    )
+
+
 def overdue_cutoff(now: datetime, by_working_days: int = 0) -> datetime:
     """The instant before which ``due_at`` must lie for a case to be overdue by at
     least ``by_working_days`` full working days at ``now``.

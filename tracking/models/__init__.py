@@ -12,7 +12,8 @@
 - :mod:`tracking.calendar.models`: the working calendar (it lives beside the
   working-day arithmetic that reads it);
 - :mod:`.censor`: editable redaction rules;
-- :mod:`.notices`: notices once per deadline, and the outbox.
+- :mod:`.notices`: notices once per deadline, and the outbox;
+- :mod:`.statistics`: the daily rollups behind the public figures.
 """
 
 from ..calendar.models import CalendarYear, WorkingCalendar
@@ -51,6 +52,7 @@ from .reference import (
     is_phone_number,
     normalize_phone,
 )
+from .statistics import CallDay, CaseDay, MediaEffectDay, ReplyDays
 from .timeline import (
     Callback,
     CallbackMethod,
@@ -71,12 +73,14 @@ __all__ = [
     "ApiClient",
     "CalendarYear",
     "Call",
+    "CallDay",
     "CallOutcome",
     "Callback",
     "CallbackMethod",
     "CallbackOutcome",
     "Case",
     "CaseAttachment",
+    "CaseDay",
     "CaseEvent",
     "CaseEventQuerySet",
     "CaseNotice",
@@ -88,9 +92,11 @@ __all__ = [
     "Department",
     "DepartmentResponse",
     "Kind",
+    "MediaEffectDay",
     "NoticeKind",
     "OutboxMessage",
     "ReferenceSequence",
+    "ReplyDays",
     "ResponseChannel",
     "StaffProfile",
     "State",

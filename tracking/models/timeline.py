@@ -40,6 +40,21 @@ class CaseEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     public = models.BooleanField(_("public"), default=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # Facts the statistics count, as they were when the event happened: the
+    # department in charge then, whether an acknowledgement or a reply kept its
+    # limit, and the working days a reply took from the dispatch.
+    department = models.ForeignKey(
+        "tracking.Department",
+        verbose_name=_("department in charge"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    on_time = models.BooleanField(_("within the limit"), null=True, blank=True)
+    working_days = models.PositiveSmallIntegerField(
+        _("working days taken"), null=True, blank=True
+    )
 
     objects = CaseEventQuerySet.as_manager()
 
@@ -144,6 +159,15 @@ class Callback(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     called_at = models.DateTimeField(_("time"), default=timezone.now)
+    # The department whose work the citizen judged (the one in charge then).
+    department = models.ForeignKey(
+        "tracking.Department",
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracking.calendar import local_zone
 from tracking.forms import caller_number, parse_duration
 from tracking.models import Call, CallOutcome, Case, Citizen
+from tracking.statistics import rollups
 
 BATCH_SIZE = 1000
 REQUIRED_COLUMNS = ("call_id", "started_at", "caller", "duration")
@@ -296,39 +297,52 @@ class Command(BaseCommand):
         self, batch: list[Row], cases: dict[str, tuple[int, int | None]]
     ) -> tuple[int, int]:
         """Insert the rows not imported before; (inserted, already present)."""
-        with transaction.atomic():
-            present = set(
-                Call.objects.filter(
-                    external_id__in=[row.call_id for row in batch]
-                ).values_list("external_id", flat=True)
-            )
-            new = [row for row in batch if row.call_id not in present]
-            citizens: dict[str, int] = {}
-            phones = {row.caller_phone for row in new if row.caller_phone}
-            # The first citizen known by the number, as call_register takes.
-            for phone, pk in (
-                Citizen.objects.filter(phone__in=phones)
-                .order_by("-pk")
-                .values_list("phone", "pk")
-            ):
-                citizens[phone] = pk
-            calls = []
-            for row in new:
-                case_id, case_citizen = cases.get(row.reference, (None, None))
-                calls.append(
-                    Call(
-                        external_id=row.call_id,
-                        received_at=row.received_at,
-                        caller_phone=row.caller_phone,
-                        duration_seconds=row.duration_seconds,
-                        outcome=row.outcome,
-                        note=row.note,
-                        case_id=case_id,
-                        citizen_id=case_citizen or citizens.get(row.caller_phone),
-                    )
+        # A concurrent import of the same ids loses nothing and fails nothing: the
+        # batch that lost the race is read again and inserts only what is left.
+        # (Not ignore_conflicts: the calls counted in the statistics must be the
+        # rows this batch inserted.)
+        attempts = 3
+        while True:
+            try:
+                with transaction.atomic():
+                    calls, present = self._insert(batch, cases)
+                return len(calls), len(present)
+            except IntegrityError:
+                attempts -= 1
+                if not attempts:
+                    raise
+
+    def _insert(self, batch, cases):
+        present = set(
+            Call.objects.filter(
+                external_id__in=[row.call_id for row in batch]
+            ).values_list("external_id", flat=True)
+        )
+        new = [row for row in batch if row.call_id not in present]
+        citizens: dict[str, int] = {}
+        phones = {row.caller_phone for row in new if row.caller_phone}
+        # The first citizen known by the number, as call_register takes.
+        for phone, pk in (
+            Citizen.objects.filter(phone__in=phones)
+            .order_by("-pk")
+            .values_list("phone", "pk")
+        ):
+            citizens[phone] = pk
+        calls = []
+        for row in new:
+            case_id, case_citizen = cases.get(row.reference, (None, None))
+            calls.append(
+                Call(
+                    external_id=row.call_id,
+                    received_at=row.received_at,
+                    caller_phone=row.caller_phone,
+                    duration_seconds=row.duration_seconds,
+                    outcome=row.outcome,
+                    note=row.note,
+                    case_id=case_id,
+                    citizen_id=case_citizen or citizens.get(row.caller_phone),
                 )
-            # A concurrent import of the same ids loses nothing and fails nothing.
-            Call.objects.bulk_create(
-                calls, batch_size=BATCH_SIZE, ignore_conflicts=True
             )
-        return len(calls), len(present)
+        Call.objects.bulk_create(calls, batch_size=BATCH_SIZE)
+        rollups.calls_received(call.received_at for call in calls)
+        return calls, present
