@@ -4,7 +4,12 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.signals import page_published, page_unpublished
 
 from tracking import hooks
-from tracking.signals import case_changed, case_event_recorded
+from tracking.signals import (
+    case_changed,
+    case_event_recorded,
+    statistics_changed,
+    working_day_ended,
+)
 
 
 class NewsroomConfig(AppConfig):
@@ -23,6 +28,12 @@ class NewsroomConfig(AppConfig):
         case_changed.connect(receivers.on_case_changed, dispatch_uid="newsroom-case")
         case_event_recorded.connect(
             receivers.on_case_event_recorded, dispatch_uid="newsroom-case-event"
+        )
+        statistics_changed.connect(
+            receivers.on_statistics_changed, dispatch_uid="newsroom-statistics"
+        )
+        working_day_ended.connect(
+            receivers.on_working_day_ended, dispatch_uid="newsroom-working-day"
         )
         receivers.defer_workflow_mail()
         # The search index first: the page cache is invalidated after it, so a

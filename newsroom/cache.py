@@ -10,6 +10,10 @@ older version stops being used (and expires on its own):
 - a case with a story changes: that case's pages and the listings;
 - a page is published: that page, its parent and the listings;
 - a case's censor rule changes: that case's pages and the listings;
+- the statistics rollups change (a call, a case event, a callback): the pages
+  showing figures (the statistics page, the home page's headline);
+- a working day ends: every "overdue by N working days" shown has grown (the
+  statistics page, stories of cases awaiting a department);
 - anything structural (a global censor rule, a page moved, unpublished or
   deleted, a view restriction, a department renamed): the whole site.
 
@@ -35,6 +39,10 @@ TIMEOUT = 60 * 60
 TAG_PREFIX = "newsroom:tag:"
 SITE = "site"
 LISTINGS = "listings"
+# Pages showing figures read from the statistics rollups.
+STATISTICS = "statistics"
+# Pages showing a number of working days overdue, which grows as days end.
+OVERDUE = "overdue"
 # Attributes a page's serve() sets on a response that may be cached.
 CACHEABLE = "_newsroom_cacheable"
 TAGS = "_newsroom_cache_tags"
@@ -42,7 +50,9 @@ CANONICAL = "_newsroom_canonical_query"
 
 # Query parameters public pages understand; with any other (not a tracking one)
 # a request is answered without the cache.
-CACHED_PARAMETERS = frozenset({"status", "department", "year", "page", "print", "q"})
+CACHED_PARAMETERS = frozenset(
+    {"status", "department", "year", "page", "print", "q", "period"}
+)
 # Added by apps and campaigns when a link is shared; the page is the same.
 TRACKING_PARAMETERS = frozenset(
     """

@@ -7,6 +7,7 @@ page is rendered, so a department's answer shows without an editor touching it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from wagtail.search import index
 
 from tracking.models import Department, State
 from tracking.redaction import censor_rules, rules_for, rules_for_cases
+from tracking.statistics import periods
+from tracking.statistics.figures import Report
 
 from . import cache, public
 from .panels import CaseTimelinePanel
@@ -166,7 +169,7 @@ class HomePage(CachedPageMixin, Page):
     intro = RichTextField(_("introduction"), blank=True)
 
     content_panels = [*Page.content_panels, "intro"]
-    subpage_types = ["newsroom.ColumnPage"]
+    subpage_types = ["newsroom.ColumnPage", "newsroom.StatsPage"]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
 
@@ -200,10 +203,17 @@ class HomePage(CachedPageMixin, Page):
         return page.route(request, path_components[prefixes[url_path] :])
 
     def cache_tags(self):
-        return {*super().cache_tags(), cache.LISTINGS}
+        return {*super().cache_tags(), cache.LISTINGS, cache.STATISTICS}
 
     def get_context(self, request, *args, **kwargs):
+        # newsroom.selectors imports this module: a top-level import is circular.
+        from .selectors import shown_rate
+
         context = super().get_context(request, *args, **kwargs)
+        # Since launch, from the rollups: two queries whatever the history.
+        headline = Report().headline()
+        context["headline"] = headline
+        context["satisfaction"] = shown_rate(headline.satisfaction)
         stories = list(
             HotTrackingPage.objects.live()
             .public()
@@ -211,10 +221,23 @@ class HomePage(CachedPageMixin, Page):
             .order_by("-first_published_at")[:6]
         )
         context["cards"] = self.cards_of(stories)
+        # The columns and the statistics page in one read (title and URL suffice).
+        children = list(
+            Page.objects.live()
+            .public()
+            .child_of(self)
+            .type(ColumnPage, StatsPage)
+            .order_by("path")
+        )
+        stats_type = ContentType.objects.get_for_model(StatsPage).pk
         context["columns"] = [
             (column, public.text(column.title, self.public_rules))
-            for column in ColumnPage.objects.live().public().child_of(self)
+            for column in children
+            if column.content_type_id != stats_type
         ]
+        context["stats_page"] = next(
+            (child for child in children if child.content_type_id == stats_type), None
+        )
         return context
 
 
@@ -309,6 +332,110 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
                 filters.canonical(page=page_obj.next_page_number())
             )
         return context
+
+
+class StatsPage(CachedPageMixin, Page):
+    """The hotline's public figures (公开统计), read live from the statistics
+    rollups for the period the ``period`` parameter asks for."""
+
+    intro = RichTextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, "intro"]
+    subpage_types = []
+    parent_page_types = ["newsroom.HomePage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("statistics page")
+
+    def cache_tags(self):
+        # Figures change with the rollups; days overdue as working days end.
+        return {*super().cache_tags(), cache.STATISTICS, cache.OVERDUE}
+
+    def serve(self, request, *args, **kwargs):
+        if "start" in request.GET or "end" in request.GET:
+            value, error = span_of_form(request.GET)
+            if not error:
+                query = [("period", value), *print_query(request)]
+                return redirect(f"{request.path}?{urlencode(query)}")
+            asked = AskedPeriod(None, error)
+        else:
+            asked = period_of_query(request.GET)
+        request.newsroom_stats_period = asked
+        request.newsroom_canonical_query = [*asked.canonical, *print_query(request)]
+        response = super().serve(request, *args, **kwargs)
+        if asked.error:
+            response.status_code = 400
+        return response
+
+    def get_context(self, request, *args, **kwargs):
+        # newsroom.selectors imports this module: a top-level import is circular.
+        from .selectors import statistics_figures
+
+        context = super().get_context(request, *args, **kwargs)
+        asked = getattr(request, "newsroom_stats_period", None)
+        if asked is None:  # previews
+            asked = period_of_query(request.GET)
+        context["period_error"] = asked.error
+        context["figures"] = (
+            statistics_figures(Report(asked.period))
+            if asked.period is not None
+            else None
+        )
+        context["asked_start"] = request.GET.get("start", "")[:10]
+        context["asked_end"] = request.GET.get("end", "")[:10]
+        return context
+
+
+class AskedPeriod(NamedTuple):
+    """The period a request asks for, or the message saying why it means none."""
+
+    period: periods.Period | None
+    error: str = ""
+    # The query that asks for it canonically (the page cache keeps only those).
+    canonical: tuple = ()
+
+
+def period_of_query(params) -> AskedPeriod:
+    """The period of a ``period`` parameter (none: since launch)."""
+    values = params.getlist("period") if hasattr(params, "getlist") else []
+    if len(values) > 1:
+        return AskedPeriod(None, str(_("Give one period.")))
+    try:
+        period = parse_period(values[0] if values else None)
+    except periods.PeriodError as error:
+        return AskedPeriod(None, str(error))
+    return AskedPeriod(period, "", (("period", period.value),) if values else ())
+
+
+def parse_period(value: str | None) -> periods.Period:
+    """:func:`periods.parse`, and only within the years it accepts for a year (a
+    span in year 1 or 9999 reaches the edge of Python's calendar in the report)."""
+    period = periods.parse(value)
+    if not (
+        periods.FIRST_YEAR <= period.start.year
+        and period.end.year <= periods.LAST_YEAR
+    ):
+        raise periods.PeriodError(
+            _("Choose dates from %(first)s to %(last)s.")
+            % {"first": periods.FIRST_YEAR, "last": periods.LAST_YEAR}
+        )
+    return period
+
+
+def span_of_form(params) -> tuple[str, str]:
+    """The ``period`` value of the from–to form (``start``, ``end``), and an error
+    message when the dates do not make a period."""
+    start = (params.get("start") or "").strip()
+    end = (params.get("end") or "").strip()
+    if not start or not end:
+        return "", str(_("Give both dates of the period."))
+    value = f"{start}..{end}"
+    try:
+        parse_period(value)
+    except periods.PeriodError as error:
+        return "", str(error)
+    return value, ""
 
 
 class StoryFilters:
@@ -480,7 +607,11 @@ class HotTrackingPage(CachedPageMixin, PrintEditionMixin, Page):
         return status_of(self.case.state)
 
     def cache_tags(self):
-        return {*super().cache_tags(), cache.case_tag(self.case_id)}
+        tags = {*super().cache_tags(), cache.case_tag(self.case_id)}
+        if self.case.is_awaiting_department:
+            # "Not answered, overdue by N working days" grows as working days end.
+            tags.add(cache.OVERDUE)
+        return tags
 
     def get_context(self, request, *args, **kwargs):
         # newsroom.selectors imports this module: a top-level import is circular.

@@ -49,6 +49,17 @@ def on_case_changed(sender, *, case_id: int, action: str, event_id: int, **kwarg
         cache.invalidate(cache.case_tag(case_id), cache.LISTINGS)
 
 
+def on_statistics_changed(sender, **kwargs):
+    """Sent after the commit of a change to the rollups: the pages showing figures
+    read from them are stale."""
+    cache.invalidate(cache.STATISTICS)
+
+
+def on_working_day_ended(sender, **kwargs):
+    """Every "overdue by N working days" shown in public has grown by one."""
+    cache.invalidate(cache.OVERDUE)
+
+
 def on_case_event_recorded(sender, *, case, event, **kwargs):
     """Inside the case's transaction: owe the editors a notice of a follow-up."""
     if not actions.get(event.action).editors_follow:

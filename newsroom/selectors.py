@@ -1,24 +1,41 @@
-"""Reads for the public pages: a story's live timeline, in a fixed number of queries."""
+"""Reads for the public pages, each in a fixed number of queries: a story's live
+timeline, and the figures of the statistics page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from tracking import calendar
 from tracking.calendar import working_days_overdue
-from tracking.models import Callback
+from tracking.models import Callback, CallbackMethod
 from tracking.redaction import rules_for
 from tracking.selectors import TimelineItem, public_events, public_timeline
+from tracking.statistics import periods
+from tracking.statistics.figures import (
+    DepartmentFigures,
+    Rate,
+    Report,
+    min_sample,
+    story_silence,
+)
 
+from . import charts
 from .models import status_of
 
 # TimelineItem lives in tracking.selectors (the progress lookup reads the same
 # timeline); it is still importable from here.
-__all__ = ["StoryFacts", "TimelineItem", "story_facts"]
+__all__ = [
+    "StoryFacts",
+    "TimelineItem",
+    "shown_rate",
+    "statistics_figures",
+    "story_facts",
+]
 
 
 @dataclass
@@ -28,11 +45,19 @@ class StoryFacts:
     days_to_response: int | None
     status: str
     callback: Callback | None
+    # Working days the department has left the case unanswered past its deadline
+    # ("未回复，已逾期 N 个工作日"), or None when it owes nothing overdue.
+    silence_days: int | None = None
 
 
 def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts:
     """Everything a story page shows from its case, read live and redacted."""
-    now = now or timezone.now()
+    # The days overdue (timeline, silence) read the year's calendar once.
+    with calendar.shared():
+        return _story_facts(story, now or timezone.now(), rules)
+
+
+def _story_facts(story, now: datetime, rules) -> StoryFacts:
     case = story.case
     if rules is None:
         rules = rules_for(case)
@@ -106,4 +131,141 @@ def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts
         days_to_response=days_to_response,
         status=status_of(case.state),
         callback=callback,
+        silence_days=story_silence(case, now),
     )
+
+
+# --- The statistics page ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownRate:
+    """A rate as the public reads it: its percentage, or "too few cases" (样本不足)
+    under the threshold; always with its sample size."""
+
+    value: str
+    sample: int
+    sufficient: bool
+
+
+def shown_rate(rate: Rate) -> ShownRate:
+    value = rate.percent if rate.sufficient else str(_("Too few cases"))
+    return ShownRate(value=value, sample=rate.sample, sufficient=rate.sufficient)
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    figures: DepartmentFigures
+    response: ShownRate
+    resolution: ShownRate
+    satisfaction: ShownRate
+
+    @property
+    def rates(self) -> tuple[ShownRate, ShownRate, ShownRate]:
+        return (self.response, self.resolution, self.satisfaction)
+
+    @property
+    def score(self) -> str:
+        """The ranking's score as a percentage ("" for a department not ranked)."""
+        score = self.figures.score
+        return "" if score is None else f"{score * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class AgeRow:
+    label: str
+    cases: int
+
+
+def _age_label(low: int, high: int | None) -> str:
+    if high is None:
+        return str(_("%(days)s days or more")) % {"days": low}
+    if low == 0:
+        return str(_("Under %(days)s days")) % {"days": high}
+    return str(_("%(low)s to %(high)s days")) % {"low": low, "high": high - 1}
+
+
+def _departments(report: Report, period) -> list[DepartmentRow]:
+    return [
+        DepartmentRow(
+            figures=d,
+            response=shown_rate(d.response),
+            resolution=shown_rate(d.resolution),
+            satisfaction=shown_rate(d.satisfaction),
+        )
+        for d in report.departments(period)
+    ]
+
+
+def statistics_figures(report: Report) -> dict:
+    """Everything the statistics page shows, from one :class:`Report` (a fixed
+    number of queries whatever the history), with the geometry of its charts."""
+    # The days overdue of every listed case read each year's calendar once.
+    with calendar.shared():
+        return _statistics_figures(report)
+
+
+def _statistics_figures(report: Report) -> dict:
+    period = report.period
+    headline = report.headline()
+    callbacks = headline.callbacks
+    months = report.months()
+    daily = report.daily_calls()
+    ranking_period = report.ranking_month()
+    ranking = _departments(report, ranking_period)
+    ranked = [row for row in ranking if row.figures.rank is not None]
+    media = report.media_effect()
+    years = report.years()
+    backlog = report.backlog()
+    today = report.today
+    last_year_start = (today.replace(day=1) - timedelta(days=334)).replace(day=1)
+    return {
+        "period": period,
+        "period_label": period.label(),
+        "headline": headline,
+        "satisfaction": shown_rate(headline.satisfaction),
+        "years": [(h, shown_rate(h.satisfaction)) for h in years],
+        "months": months,
+        "months_chart": charts.vertical_bars(
+            [(accepted, completed) for _m, _calls, accepted, completed in months],
+            [month.strftime("%m") for month, *_rest in months],
+        ),
+        "daily": daily,
+        "daily_chart": charts.vertical_bars(
+            [(n,) for _day, n in daily],
+            [day.strftime("%m-%d") for day, _n in daily],
+            label_every=15,
+        ),
+        "backlog": backlog,
+        "ages": [AgeRow(_age_label(low, high), n) for low, high, n in backlog.ages],
+        "departments": _departments(report, None),
+        "ranking_period": ranking_period,
+        "ranking_label": ranking_period.label(),
+        "ranking": ranking,
+        "ranking_chart": charts.horizontal_bars(
+            [row.figures.score * 100 for row in ranked],
+            [row.figures.name for row in ranked],
+            maximum=100,
+        ),
+        "callbacks": callbacks,
+        "callback_methods": [
+            (label, callbacks.by_method.get(method, 0))
+            for method, label in CallbackMethod.choices
+        ],
+        "unreachable": shown_rate(callbacks.unreachable_share),
+        "media": media,
+        "media_solved": (
+            shown_rate(media.reported.solved_within_7),
+            shown_rate(media.unreported.solved_within_7),
+        ),
+        "silence": [
+            (silence, silence.overdue - len(silence.cases))
+            for silence in report.silence()
+        ],
+        "choices": {
+            "years": [h.period for h in years],
+            "months": [periods.month(m.year, m.month) for m, *_rest in months],
+            "last_12_months": f"{last_year_start.isoformat()}..{today.isoformat()}",
+        },
+        "minimum_sample": min_sample(),
+    }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import translation
 
-from newsroom.models import ArticlePage, ColumnPage, HomePage, YearIndexPage
+from newsroom.models import ArticlePage, ColumnPage, HomePage, StatsPage, YearIndexPage
 from newsroom.services import hot_tracking_column, story_create_for_case
 from tests.factories import CaseFactory, CategoryFactory, DepartmentFactory
 from tracking.models import State
@@ -104,6 +104,7 @@ class PublicSite:
     article: ArticlePage
     year_indexes: list
     departments: list = field(default_factory=list)
+    stats: StatsPage | None = None
 
     def pages(self) -> list[str]:
         """Every public page, without query, in the default language."""
@@ -114,6 +115,7 @@ class PublicSite:
             *map(path, self.year_indexes),
             *map(path, self.stories),
             path(self.article),
+            *([path(self.stats)] if self.stats is not None else []),
             "/search/",
             *INTAKE_PAGES,
         ]
@@ -130,8 +132,20 @@ class PublicSite:
         return [*in_both_languages([*self.pages(), *self.feeds()]), "/sitemap.xml"]
 
 
+def statistics_page(home: HomePage | None = None) -> StatsPage:
+    """The statistics page (a migration makes it; a flushed database has none)."""
+    page = StatsPage.objects.first()
+    if page is None:
+        home = home or HomePage.objects.order_by("pk").first()
+        page = StatsPage(title="数据公开", slug="statistics")
+        home.add_child(instance=page)
+        page = publish(page)
+    return page
+
+
 def build_public_site(user) -> PublicSite:
-    """Published stories in two departments and states, and a second column."""
+    """Published stories in two departments and states, a second column and the
+    statistics page."""
     roads = DepartmentFactory(name="市交通运输局")
     water = DepartmentFactory(name="市水务集团")
     column = hot_tracking_column()
@@ -169,6 +183,7 @@ def build_public_site(user) -> PublicSite:
         article=article,
         year_indexes=[hot_year, other_year],
         departments=[roads, water],
+        stats=statistics_page(),
     )
 
 

@@ -6,6 +6,8 @@ from django.core.management import call_command
 
 from newsroom.models import FollowUpPage, HotTrackingPage
 from tracking.models import Call, Case, State
+from tracking.statistics import rollups
+from tracking.statistics.figures import Report
 
 
 @pytest.mark.django_db
@@ -27,6 +29,11 @@ def test_load_demo_shows_every_state_and_the_real_stories_and_runs_twice():
     merged = Case.objects.get(state=State.MERGED)
     assert merged.citizen == merged.duplicate_of.citizen
     calls = Call.objects.count()
+    # The demo's figures were counted as it was made, and agree with its rows.
+    assert rollups.differences(rollups.stored(), rollups.computed()) == []
+    headline = Report().headline()
+    assert headline.calls == calls
+    assert headline.registered == cases
 
     call_command("load_demo", verbosity=0)
     assert Case.objects.count() == cases

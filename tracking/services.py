@@ -849,8 +849,10 @@ def case_story_published(*, case: Case | int, now: datetime) -> bool:
     as it publishes); later publications record nothing. True if this recorded."""
     with transaction.atomic():
         locked = _lock(case, expect_state=None)
-        if locked.events.filter(action="publish").exists():
+        if locked.reported_at is not None:
             return False
+        Case.objects.filter(pk=locked.pk).update(reported_at=now)
+        locked.reported_at = now
         record_event(locked, action="publish", user=None, now=now, public=False)
     return True
 

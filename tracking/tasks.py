@@ -85,3 +85,21 @@ def deliver_due_notifications() -> int:
 def scan_overdue() -> dict:
     """One pass of the overdue scan (beat runs it every few minutes)."""
     return asdict(escalation.scan_overdue())
+
+
+@shared_task
+def check_statistics() -> int:
+    """Compare the live statistics rollups with the raw rows (beat: nightly) and
+    log an error listing what differs; ``manage.py rebuild_statistics`` repairs.
+    Returns the number of differing rows."""
+    from .statistics import rollups
+
+    found = rollups.differences(rollups.stored(), rollups.computed())
+    if found:
+        logger.error(
+            "statistics rollups differ from the raw rows in %d rows (first: %s); "
+            "run manage.py rebuild_statistics",
+            len(found),
+            "; ".join(f"{d.table} {d.key!r}" for d in found[:5]),
+        )
+    return len(found)

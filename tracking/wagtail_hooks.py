@@ -1,15 +1,19 @@
-"""The "Hotline" section of the Wagtail admin: cases, calls and reference data."""
+"""The "Hotline" section of the Wagtail admin: cases, calls, reference data and
+the statistics dashboard."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.urls import path
+from django.urls import path, re_path
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import BooleanColumn, Column, TitleColumn, UserColumn
 from wagtail.admin.views.generic.models import CreateView
+from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
@@ -337,6 +341,35 @@ class OutboxViewSet(HotlineModelViewSet):
         return [p for p in super().get_urlpatterns() if p.name in allowed]
 
 
+class StatisticsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return views.may_see_statistics(request.user)
+
+
+class StatisticsViewSet(ViewSet):
+    """The statistics dashboard (统计) and its exports; the views check who may
+    see it, and scope a liaison to their department."""
+
+    name = views.STATISTICS_URL_NAMESPACE
+    url_prefix = "tracking/statistics"
+    icon = "table"
+    menu_label = _("Statistics")
+
+    @cached_property
+    def menu_item_class(self):
+        return StatisticsMenuItem
+
+    def get_urlpatterns(self):
+        return [
+            path("", views.StatisticsView.as_view(), name="index"),
+            re_path(
+                r"^(?P<table>departments|daily)\.(?P<fmt>csv|xlsx)$",
+                views.StatisticsExportView.as_view(),
+                name="export",
+            ),
+        ]
+
+
 class HotlineViewSetGroup(ModelViewSetGroup):
     menu_label = _("Hotline")
     menu_icon = "mobile-alt"
@@ -344,6 +377,7 @@ class HotlineViewSetGroup(ModelViewSetGroup):
     items = (
         CaseViewSet,
         CallViewSet,
+        StatisticsViewSet,
         DepartmentViewSet,
         CategoryViewSet,
         WorkingCalendarViewSet,

@@ -1,6 +1,6 @@
 """Stories published before the case recorded its story's first publication get
-that event now (at the page's first publication), and the rollups are computed
-again with it."""
+that event now (at the page's first publication), the case its ``reported_at``,
+and the rollups are computed again with them."""
 
 from django.db import migrations
 
@@ -26,13 +26,16 @@ def backfill(apps, schema_editor):
         ).select_related("case")
         if story.case_id not in recorded
     )
+    Case = apps.get_model("tracking", "Case")
+    for event in CaseEvent.objects.filter(action="publish").order_by("-created_at"):
+        Case.objects.filter(pk=event.case_id).update(reported_at=event.created_at)
     rebuild_in_migration(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("newsroom", "0006_editor_writing_task"),
-        ("tracking", "0016_statistics_rollups"),
+        ("tracking", "0018_case_reported_at"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

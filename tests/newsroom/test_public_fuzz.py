@@ -1,9 +1,10 @@
 """Bad input never gives a server error on the public site.
 
 Every public URL (home, columns, year indexes, stories and their print views,
-search, feeds, sitemap, in both languages) is requested with generated query
-strings and with made-up path segments; the answer may be a page, a redirect, a
-"not found" or a "bad request", never a 5xx. Black box: only HTTP is looked at.
+the statistics page, search, feeds, sitemap, in both languages) is requested
+with generated query strings and with made-up path segments; the answer may be
+a page, a redirect, a "not found" or a "bad request", never a 5xx. Black box:
+only HTTP is looked at.
 """
 
 from __future__ import annotations
@@ -89,8 +90,29 @@ SPECIAL_VALUES = [
     "<script>",
     "'\"",
     "../../",
+    # The statistics page's periods, good and bad.
+    "all",
+    "2026-06",
+    "2026-00",
+    "2026-01-01..2026-03-31",
+    "2026-02-30..2026-03-01",
+    "2026-03-31..2026-01-01",
+    "0001-01-01..9999-12-31",
+    "2026-01-01..",
+    "..",
 ]
-PARAMETERS = ["year", "department", "status", "page", "print", "q", "p"]
+PARAMETERS = [
+    "year",
+    "department",
+    "status",
+    "page",
+    "print",
+    "q",
+    "p",
+    "period",
+    "start",
+    "end",
+]
 
 
 def _digit_strings():
@@ -313,3 +335,45 @@ def test_no_made_up_path_gives_a_server_error(site, visitor, data, segments, sla
     url = f"{base}/{'/'.join(segments)}{'/' if slash else ''}"
     response = fetch(visitor, url)
     assert response.status_code in HARMLESS, server_error(response, url)
+
+
+# The statistics page's period, and the inputs that broke it.
+KNOWN_BAD_PERIODS = [
+    "period=0001-01-01..0001-12-31",
+    "period=9999-01-01..9999-12-31",
+    "period=2026-02-29..2026-03-01",
+    "period=1970-01-01..1999-12-31",
+    "start=0001-01-01&end=0001-01-02",
+    "start=2026-01-01&end=",
+    f"start={quote('２０２６-01-01')}&end=2026-01-02",
+    "period=2026&period=2025",
+]
+
+
+@pytest.mark.parametrize("prefix", ["", "/en"])
+@pytest.mark.parametrize("query", KNOWN_BAD_PERIODS)
+def test_known_bad_periods_of_the_statistics_page(site, visitor, prefix, query):
+    url = f"{prefix}{path(site.stats)}?{query}"
+    response = fetch(visitor, url)
+    assert response.status_code in HARMLESS, server_error(response, url)
+
+
+SPANS = st.tuples(
+    st.dates(), st.dates(), st.sampled_from(["..", ".", "...", "/", " .. "])
+).map(lambda t: f"{t[0].isoformat()}{t[2]}{t[1].isoformat()}")
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.data(), name=st.sampled_from(["period", "start", "end"]))
+def test_no_statistics_period_gives_a_server_error(site, visitor, data, name):
+    """The statistics page's period, pressed harder: spans of any two dates, the
+    from–to form's dates, and any other value."""
+    prefix = data.draw(st.sampled_from(["", "/en"]), label="prefix")
+    value = data.draw(st.one_of(SPANS, st.dates().map(str), VALUES), label="value")
+    pairs = [(name, value)]
+    if name != "period":
+        other = "end" if name == "start" else "start"
+        pairs.append((other, data.draw(st.dates().map(str), label=other)))
+    url = f"{prefix}{path(site.stats)}?{encoded(pairs)}"
+    response = fetch(visitor, url)
+    assert response.status_code < 500, server_error(response, url)

@@ -24,6 +24,7 @@ from newsroom.models import (
     ArticlePage,
     FollowUpPage,
     HotTrackingPage,
+    StatsPage,
     YearIndexPage,
 )
 from newsroom.services import hot_tracking_column, story_create_for_case
@@ -32,11 +33,15 @@ from tracking.models import (
     Callback,
     CallbackMethod,
     CallbackOutcome,
+    CallDay,
     Case,
+    CaseDay,
     CaseEvent,
     Citizen,
     DepartmentResponse,
     Kind,
+    MediaEffectDay,
+    ReplyDays,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +52,16 @@ NOW = aware(2026, 6, 10, 10)  # mid-year: every story falls in the same year
 # must be deliberate; the tests below also prove the count does not depend on
 # the amount of data. Each includes one query a running process does not make:
 # Wagtail's site root paths, which it keeps in the cache this test clears.
-HOME_QUERIES = 10
+# The home page's live headline reads two rollups (the calls per day, the cases
+# per month); its columns and the statistics page come in one read.
+HOME_QUERIES = 12
 COLUMN_QUERIES = 14
 STORY_QUERIES = 11
 FOLLOW_UP_QUERIES = 9
 ARTICLE_QUERIES = 6
+# The statistics page: one Report (the rollups, open and overdue cases, the
+# department names, and the year's working calendar for the days overdue).
+STATS_QUERIES = 17
 
 # Case states a column's stories are in: tracking, replied and resolved ones.
 STATES = ["supervised", "replied", "closed", "in_progress", "supervised"]
@@ -169,7 +179,7 @@ def stories_in_bulk(year_index: YearIndexPage, cases, *, newest) -> list[int]:
     return [page.pk for page in pages]
 
 
-def cases_in_bulk(count: int, departments) -> list[Case]:
+def cases_in_bulk(count: int, departments, *, first: int = 1) -> list[Case]:
     states = cycle(STATES)
     depts = cycle(departments)
     now = timezone.now()
@@ -191,7 +201,7 @@ def cases_in_bulk(count: int, departments) -> list[Case]:
             registered_at=now - timedelta(days=40),
             due_at=now - timedelta(days=20),
         )
-        for n in range(1, count + 1)
+        for n in range(first, first + count)
     )
 
 
@@ -399,3 +409,94 @@ def test_article_page_query_count_is_fixed_from_1_to_40_blocks(
         client, long.url, ARTICLE_QUERIES, django_assert_num_queries
     )
     assert "梨子都卖出去了。" in html
+
+
+def rollups_in_bulk(departments, *, days: int) -> None:
+    """``days`` days of rollup rows for each department (what ``days`` of a busy
+    line leave in the tables), written in bulk."""
+    today = timezone.localdate()
+    CallDay.objects.bulk_create(
+        (
+            CallDay(day=today - timedelta(days=n), calls=100 + n % 50)
+            for n in range(days)
+        ),
+        ignore_conflicts=True,  # the days already there keep their calls
+    )
+    CaseDay.objects.bulk_create(
+        CaseDay(
+            day=today - timedelta(days=n),
+            department_id=department.pk,
+            category_id=0,
+            kind=Kind.COMPLAINT,
+            is_efficiency=bool(n % 2),
+            registered=20,
+            accepted=18,
+            dispatched=15,
+            acknowledged=14,
+            acknowledged_on_time=12,
+            replied=13,
+            completed=11,
+            finished=12,
+            callbacks_satisfied=9,
+            callbacks_dissatisfied=1,
+            callbacks_unreachable=1,
+            callbacks_phone=10,
+            callbacks_home_visit=1,
+        )
+        for n in range(days)
+        for department in departments
+    )
+    ReplyDays.objects.bulk_create(
+        ReplyDays(
+            day=today - timedelta(days=n),
+            department_id=department.pk,
+            category_id=0,
+            kind=Kind.COMPLAINT,
+            is_efficiency=False,
+            working_days=n % 7,
+            replies=13,
+        )
+        for n in range(days)
+        for department in departments
+    )
+    MediaEffectDay.objects.bulk_create(
+        MediaEffectDay(
+            day=today - timedelta(days=n),
+            department_id=department.pk,
+            reported=bool(n % 2),
+            response_days=n % 9,
+            solved_within_7=bool(n % 3),
+            cases=2,
+        )
+        for n in range(days)
+        for department in departments
+    )
+
+
+def test_stats_page_query_count_is_fixed_from_a_week_to_three_years(
+    client, django_assert_num_queries
+):
+    """From a week of figures and a few overdue cases to three years of figures of
+    twenty departments and 300 overdue cases: the same queries."""
+    page = StatsPage.objects.get()
+    departments = [DepartmentFactory(), DepartmentFactory()]
+    rollups_in_bulk(departments, days=7)
+    cases_in_bulk(5, departments)
+    urls = [page.url, f"{page.url}?period=2026", f"{page.url}?period=2026-05"]
+    small = {
+        url: assert_fixed_queries(client, url, STATS_QUERIES, django_assert_num_queries)
+        for url in urls
+    }
+
+    more = [DepartmentFactory() for _n in range(18)]
+    rollups_in_bulk(more, days=3 * 365)
+    cases_in_bulk(300, [*departments, *more], first=6)
+    large = {
+        url: assert_fixed_queries(client, url, STATS_QUERIES, django_assert_num_queries)
+        for url in urls
+    }
+
+    for url in urls:
+        assert small[url] != large[url], url  # the figures were really read
+        # Departments with open overdue cases, each listed.
+        assert large[url].count("silence-table") > small[url].count("silence-table")

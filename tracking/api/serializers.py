@@ -610,3 +610,147 @@ class CaseRegisterSerializer(serializers.Serializer):
         data = dict(self.validated_data)
         citizen = data.pop("citizen", None) or {}
         return {**data, "citizen": CitizenData(**citizen)}
+
+
+# --- public statistics (the schema of GET /api/v1/stats/) -----------------------------
+#
+# The view answers Report.as_dict() as it is; these serializers describe its shape
+# for the schema (and the schema tests hold the two together).
+
+
+class StatsRateSerializer(serializers.Serializer):
+    rate = serializers.FloatField(
+        allow_null=True,
+        help_text=_("numerator ÷ sample; null when the sample is too small"),
+    )
+    numerator = serializers.IntegerField()
+    sample = serializers.IntegerField()
+    sufficient = serializers.BooleanField()
+
+
+class StatsCallbackMethodsSerializer(serializers.Serializer):
+    phone = serializers.IntegerField()
+    home_visit = serializers.IntegerField()
+    media_joint = serializers.IntegerField()
+
+
+class StatsCallbacksSerializer(serializers.Serializer):
+    callbacks = serializers.IntegerField()
+    reached = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    dissatisfied = serializers.IntegerField()
+    unreachable = serializers.IntegerField()
+    satisfaction = StatsRateSerializer()
+    unreachable_share = StatsRateSerializer()
+    by_method = StatsCallbackMethodsSerializer()
+
+
+class StatsBusiestDaySerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    calls = serializers.IntegerField()
+
+
+class StatsHeadlineSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    calls = serializers.IntegerField()
+    busiest_day = StatsBusiestDaySerializer()
+    registered = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    satisfaction = StatsRateSerializer()
+    callbacks = StatsCallbacksSerializer()
+
+
+class StatsMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    calls = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
+class StatsDayCallsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    calls = serializers.IntegerField()
+
+
+class StatsAgeSerializer(serializers.Serializer):
+    from_days = serializers.IntegerField()
+    to_days = serializers.IntegerField(allow_null=True)
+    cases = serializers.IntegerField()
+
+
+class StatsBacklogSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    unfinished_efficiency_complaints = serializers.IntegerField()
+    year_ago_date = serializers.DateField()
+    year_ago = serializers.IntegerField()
+    open_cases_by_age = StatsAgeSerializer(many=True)
+
+
+class StatsDepartmentRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+
+
+class StatsDepartmentSerializer(serializers.Serializer):
+    department = StatsDepartmentRefSerializer()
+    rank = serializers.IntegerField(allow_null=True)
+    dispatched = serializers.IntegerField()
+    response_rate = StatsRateSerializer()
+    resolution_rate = StatsRateSerializer()
+    satisfaction_rate = StatsRateSerializer()
+    callbacks = StatsCallbacksSerializer()
+    median_working_days_to_reply = serializers.FloatField(allow_null=True)
+    replies = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    escalated = serializers.IntegerField()
+    overdue_now = serializers.IntegerField()
+
+
+class StatsRankingSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    departments = StatsDepartmentSerializer(many=True)
+
+
+class StatsEffectGroupSerializer(serializers.Serializer):
+    cases = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    median_days_to_response = serializers.FloatField(allow_null=True)
+    solved_within_7_days = StatsRateSerializer()
+
+
+class StatsMediaEffectSerializer(serializers.Serializer):
+    reported = StatsEffectGroupSerializer()
+    not_reported = StatsEffectGroupSerializer()
+
+
+class StatsOverdueCaseSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    category = serializers.CharField(allow_blank=True)
+    working_days_overdue = serializers.IntegerField()
+    escalated = serializers.BooleanField()
+
+
+class StatsOverdueSerializer(serializers.Serializer):
+    department = StatsDepartmentRefSerializer()
+    overdue = serializers.IntegerField()
+    cases = StatsOverdueCaseSerializer(many=True)
+
+
+class StatsSerializer(serializers.Serializer):
+    """The hotline's public figures (no personal data: references, categories
+    and department names only)."""
+
+    generated_at = serializers.DateTimeField()
+    minimum_sample = serializers.IntegerField()
+    headline = StatsHeadlineSerializer()
+    years = StatsHeadlineSerializer(many=True)
+    months = StatsMonthSerializer(many=True)
+    daily_calls = StatsDayCallsSerializer(many=True)
+    backlog = StatsBacklogSerializer()
+    departments = StatsDepartmentSerializer(many=True)
+    ranking = StatsRankingSerializer()
+    media_effect = StatsMediaEffectSerializer()
+    overdue = StatsOverdueSerializer(many=True)

@@ -1,4 +1,5 @@
-"""/api/v1/: the officer and department API and its OpenAPI schema."""
+"""/api/v1/: the officer and department API, the public statistics and the
+OpenAPI schema."""
 
 from django.urls import path, re_path
 
@@ -42,5 +43,6 @@ urlpatterns = [
     ),
     path("departments/", views.DepartmentListView.as_view(), name="department-list"),
     path("categories/", views.CategoryListView.as_view(), name="category-list"),
+    path("stats/", views.StatsView.as_view(), name="stats"),
     re_path(r"^", views.not_found),
 ]

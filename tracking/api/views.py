@@ -19,6 +19,7 @@ from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -37,9 +38,11 @@ from rest_framework.exceptions import (
     PermissionDenied,
 )
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from .. import actions, calendar, services
 from ..exceptions import (
@@ -57,12 +60,16 @@ from ..models import (
     DepartmentResponse,
 )
 from ..selectors import available_transitions
+from ..statistics import periods
+from ..statistics.figures import Report
 from . import serializers as s
 from .filters import CaseFilterSet
 from .pagination import CasePagination
 from .permissions import HasCaseRole
 
 URL_NAMESPACE = "tracking_api"
+#: How long a client or proxy may reuse the public figures (seconds).
+STATS_MAX_AGE = 60
 #: The largest request body the API reads (bytes); the longest text it takes is
 #: ``TEXT_MAX_LENGTH`` characters, at most 3 bytes each in UTF-8, with room to spare.
 MAX_BODY_BYTES = 64 * 1024
@@ -546,6 +553,66 @@ class CategoryListView(CaseAPIView, generics.ListAPIView):
         return self.list(request, *args, **kwargs)
 
 
+# --- public statistics ----------------------------------------------------------------
+
+
+PERIOD_PARAMETER = OpenApiParameter(
+    "period",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=_(
+        "“all” (the default: since launch), a year (2026), a month (2026-11) or "
+        "two dates (2026-01-01..2026-03-31), in the hotline's local days."
+    ),
+)
+
+
+class _NoFormatParameter:
+    """DRF's settings, without the ``?format=`` override."""
+
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name):
+        return getattr(api_settings, name)
+
+
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """The Accept header alone chooses the response's type: ``format`` is a query
+    parameter like any other the endpoint does not know, and is ignored."""
+
+    settings = _NoFormatParameter()
+
+
+@extend_schema(tags=["statistics"])
+class StatsView(generics.GenericAPIView):
+    """The hotline's public figures: the headline, the years and months, daily
+    calls, the backlog, the departments with their three rates and ranking, the
+    media effect and the cases overdue now. Public, like the statistics page: no
+    token needed, and nothing personal in it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    content_negotiation_class = AcceptHeaderNegotiation
+    serializer_class = s.StatsSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="stats_retrieve",
+        parameters=[PERIOD_PARAMETER],
+        responses={200: s.StatsSerializer, **errors(400, 405, 406)},
+    )
+    def get(self, request, *args, **kwargs):
+        try:
+            period = periods.parse(request.query_params.get("period"))
+        except periods.PeriodError as exc:
+            raise DRFValidationError({"period": [str(exc)]}) from None
+        response = Response(Report(period).as_dict())
+        patch_cache_control(response, public=True, max_age=STATS_MAX_AGE)
+        return response
+
+
 # --- the schema and everything else ---------------------------------------------------
 
 
@@ -559,6 +626,7 @@ class SchemaView(SpectacularJSONAPIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         lang = request.GET.get("lang")

@@ -271,6 +271,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     escalated_days_overdue = models.PositiveSmallIntegerField(
         _("working days overdue when escalated"), null=True, blank=True
     )
+    # When the case's story was first published (the newsroom tells the case).
+    reported_at = models.DateTimeField(
+        _("first reported in the paper"), null=True, blank=True
+    )
     bounce_count = models.PositiveSmallIntegerField(_("times returned"), default=0)
     # ``due_at`` while a department owes an answer, else NULL; kept by the database.
     # Overdue queries filter on this one column so that both SQLite (which cannot

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Min, Q, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from .. import calendar
@@ -349,7 +349,8 @@ class Report:
         return self._once("launch", self._since_launch)
 
     def _since_launch(self) -> Period:
-        days = [*self.call_days(), *(month for month, _d in self.case_months())]
+        self.case_months()
+        days = [*self.call_days(), *self._cache["first_case_days"]]
         return periods.since_launch(min(days, default=None), self.today)
 
     def _once(self, key, compute):
@@ -375,9 +376,12 @@ class Report:
             rows = (
                 CaseDay.objects.annotate(month=TruncMonth("day"))
                 .values("month", "department_id")
-                .annotate(**_sums())
+                .annotate(**_sums(), first_day=Min("day"))
                 .order_by()
             )
+            # The first day with a figure, for "since launch" (not the 1st of
+            # its month).
+            self._cache["first_case_days"] = [row["first_day"] for row in rows]
             return {
                 (_as_date(row["month"]), row["department_id"]): Counter(
                     {name: row[name] or 0 for name in CASE_COUNTERS}
@@ -410,7 +414,8 @@ class Report:
         if period.is_all or _month_aligned(period):
             result: dict = defaultdict(Counter)
             for (month, department), counts in self.case_months().items():
-                if period.start <= month <= period.end:
+                # "Since launch" starts on its first day, within its first month.
+                if _month(period.start) <= month <= period.end:
                     result[department].update(counts)
             return result
 
@@ -434,7 +439,8 @@ class Report:
         if period.is_all or _month_aligned(period):
             result: dict = defaultdict(Counter)
             for (month, department), counts in self.reply_months().items():
-                if period.start <= month <= period.end:
+                # "Since launch" starts on its first day, within its first month.
+                if _month(period.start) <= month <= period.end:
                     result[department].update(counts)
             return result
 
@@ -640,9 +646,16 @@ class Report:
     def silence(self, per_department: int = 10) -> list[Silence]:
         """Each department's open overdue cases, the longest overdue first: at
         most ``per_department`` listed, all counted."""
-        limit = per_department * max(len(self.overdue_counts()), 1)
         cases = (
             Case.objects.overdue(self.now)
+            .annotate(
+                place=Window(
+                    RowNumber(),
+                    partition_by=F("department_id"),
+                    order_by=(F("awaiting_due_at").asc(), F("pk").asc()),
+                )
+            )
+            .filter(place__lte=per_department)
             .order_by("awaiting_due_at", "pk")
             .values_list(
                 "reference",
@@ -650,24 +663,26 @@ class Report:
                 "department_id",
                 "due_at",
                 "escalated_at",
-            )[:limit]
+            )
         )
         names = self.department_names()
         listed: dict[int, list[OverdueCase]] = defaultdict(list)
-        for reference, category, department_id, due_at, escalated_at in cases:
-            department_id = department_id or 0
-            if len(listed[department_id]) < per_department:
-                listed[department_id].append(
-                    OverdueCase(
-                        reference=reference,
-                        category=category or "",
-                        department_id=department_id,
-                        working_days_overdue=calendar.working_days_overdue(
-                            due_at, self.now
-                        ),
-                        escalated=escalated_at is not None,
+        # One read of the working calendar for every case listed.
+        with calendar.shared():
+            for reference, category, department_id, due_at, escalated_at in cases:
+                department_id = department_id or 0
+                if len(listed[department_id]) < per_department:
+                    listed[department_id].append(
+                        OverdueCase(
+                            reference=reference,
+                            category=category or "",
+                            department_id=department_id,
+                            working_days_overdue=calendar.working_days_overdue(
+                                due_at, self.now
+                            ),
+                            escalated=escalated_at is not None,
+                        )
                     )
-                )
         result = [
             Silence(
                 department_id=department_id,

@@ -102,6 +102,11 @@ def parse(value: str | None, *, first_day: date | None = None) -> Period:
             start, end = date.fromisoformat(found[1]), date.fromisoformat(found[2])
         except ValueError:
             raise PeriodError(_("That date does not exist.")) from None
+        if not (FIRST_YEAR <= start.year and end.year <= LAST_YEAR):
+            raise PeriodError(
+                _("Choose dates from %(first)s to %(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
         if start > end:
             raise PeriodError(_("The period ends before it starts."))
         if (end - start).days >= MAX_DAYS:

@@ -148,7 +148,9 @@ def _upsert(model, keys: tuple[str, ...], rows: dict[tuple, Counter]) -> None:
         f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(keys) :]
     )
     params: list = []
-    for key, counts in rows.items():
+    # In key order: two transactions that touch the same rows lock them in the
+    # same order, so they wait for each other instead of deadlocking.
+    for key, counts in sorted(rows.items()):
         params.extend(key)
         params.extend(counts.get(name, 0) for name in counters)
     sql = (
@@ -189,9 +191,9 @@ def event_recorded(case, event, callback=None) -> None:
     if event.action == "reply" and event.working_days is not None:
         key = (*case_dimensions(case, department_id, day), event.working_days)
         _upsert(m.ReplyDays, REPLY_KEYS, {key: Counter(replies=1)})
-    if event.action in MEDIA_ACTIONS and (
-        case.is_efficiency or case.escalated_at or event.action == "publish"
-    ):
+    # Only efficiency complaints and cases reported in the paper (any case may
+    # have a story, not only escalated ones) are in the comparison.
+    if event.action in MEDIA_ACTIONS and (case.is_efficiency or case.reported_at):
         _media_changed(case, event)
 
 

@@ -1,7 +1,7 @@
 """The back office of the case workflow, in the Wagtail admin, one module per
 screen: the case listing, registering a case, the case page and its actions, its
 photos, the call log, reference data (departments, categories, the working
-calendar), dashboard panels.
+calendar), dashboard panels, the statistics dashboard.
 """
 
 from .calls import CallCreateView, CallerHistoryView
@@ -25,9 +25,16 @@ from .reference import (
     missing_calendar_message,
 )
 from .registration import CaseRegisterView
+from .statistics import (
+    STATISTICS_URL_NAMESPACE,
+    StatisticsExportView,
+    StatisticsView,
+    may_see_statistics,
+)
 
 __all__ = [
     "CASE_URL_NAMESPACE",
+    "STATISTICS_URL_NAMESPACE",
     "CallCreateView",
     "CallerHistoryView",
     "CaseActionView",
@@ -41,9 +48,12 @@ __all__ = [
     "CaseTransitionView",
     "MissingCalendarPanel",
     "ProtectedDeleteView",
+    "StatisticsExportView",
+    "StatisticsView",
     "WorkingCalendarIndexView",
     "case_actions",
     "case_url",
+    "may_see_statistics",
     "missing_calendar_message",
     "missing_calendar_panel",
 ]

@@ -1,6 +1,6 @@
 # ruff: noqa: E501 -- demo prose in Chinese reads better unwrapped
 """Demo content of the newspaper: Hot Tracking stories of the escalated demo cases,
-a follow-up, and two other columns. Idempotent."""
+a follow-up, two other columns and the statistics page. Idempotent."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from newsroom.models import (
     FollowUpPage,
     HomePage,
     HotTrackingPage,
+    StatsPage,
     YearIndexPage,
 )
 from newsroom.services import story_create_for_case
@@ -73,6 +74,14 @@ COLUMNS = [
         },
     },
 ]
+
+
+# The migration makes this page on a new site; the demo makes it again if it is gone.
+STATS_PAGE = {
+    "title": "数据公开",
+    "slug": "statistics",
+    "intro": "<p>8890 便民服务热线的来电、受理、办结与满意度，各承办单位的办理情况，随来电和诉求办理实时更新。</p>",
+}
 
 
 def _publish(page, user):
@@ -152,4 +161,9 @@ def load_newsroom(users) -> int:
         _year_index(column, year).add_child(instance=article)
         _publish(article, chief)
         created += 2
+    if not StatsPage.objects.exists():
+        stats = StatsPage(**STATS_PAGE)
+        home.add_child(instance=stats)
+        _publish(stats, chief)
+        created += 1
     return created
