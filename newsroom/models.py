@@ -402,25 +402,10 @@ def period_of_query(params) -> AskedPeriod:
     if len(values) > 1:
         return AskedPeriod(None, str(_("Give one period.")))
     try:
-        period = parse_period(values[0] if values else None)
+        period = periods.parse(values[0] if values else None)
     except periods.PeriodError as error:
         return AskedPeriod(None, str(error))
     return AskedPeriod(period, "", (("period", period.value),) if values else ())
-
-
-def parse_period(value: str | None) -> periods.Period:
-    """:func:`periods.parse`, and only within the years it accepts for a year (a
-    span in year 1 or 9999 reaches the edge of Python's calendar in the report)."""
-    period = periods.parse(value)
-    if not (
-        periods.FIRST_YEAR <= period.start.year
-        and period.end.year <= periods.LAST_YEAR
-    ):
-        raise periods.PeriodError(
-            _("Choose dates from %(first)s to %(last)s.")
-            % {"first": periods.FIRST_YEAR, "last": periods.LAST_YEAR}
-        )
-    return period
 
 
 def span_of_form(params) -> tuple[str, str]:
@@ -432,7 +417,7 @@ def span_of_form(params) -> tuple[str, str]:
         return "", str(_("Give both dates of the period."))
     value = f"{start}..{end}"
     try:
-        parse_period(value)
+        periods.parse(value)
     except periods.PeriodError as error:
         return "", str(error)
     return value, ""

@@ -273,7 +273,8 @@ def test_a_year_shows_the_figures_of_that_year_only(client, hotline, stats_page)
     html = html_of(get(client, f"{url(stats_page)}?period=2026-06"))
     assert fact(html, "calls") == "6"
     assert fact(html, "accepted") == "0"  # accepted in May
-    assert 'aria-current="page">2026-06</a>' in html
+    label = periods.month(2026, 6).label()  # "2026年06月" in Chinese
+    assert f'aria-current="page">{label}</a>' in html
 
 
 @pytest.mark.parametrize(
