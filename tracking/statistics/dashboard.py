@@ -32,6 +32,7 @@ from .figures import (
     Headline,
     MediaEffect,
     Rate,
+    department_table,
     median_of,
 )
 from .periods import Period
@@ -136,19 +137,6 @@ def launch_day() -> date | None:
         CaseDay.objects.aggregate(first=Min("day"))["first"],
     ]
     return min((day for day in days if day is not None), default=None)
-
-
-def rank(found: list[DepartmentFigures]) -> list[DepartmentFigures]:
-    """Ranked departments first, by their score, then the others by name (the
-    order of :meth:`figures.Report.departments`)."""
-    ranked = sorted(
-        (d for d in found if d.ranked and d.score is not None),
-        key=lambda d: (-d.score, d.name),
-    )
-    for position, department in enumerate(ranked, start=1):
-        department.rank = position
-    rest = sorted((d for d in found if d.rank is None), key=lambda d: d.name)
-    return ranked + rest
 
 
 class Dashboard:
@@ -270,30 +258,12 @@ class Dashboard:
         filter, ranked."""
 
         def compute():
-            counts = self.department_counts()
-            replies = self.reply_histograms()
-            overdue = self.overdue_counts()
-            names = self.department_names()
-            found = []
-            for department_id in sorted((set(counts) | set(overdue)) - {0}):
-                c = counts.get(department_id, Counter())
-                histogram = replies.get(department_id, Counter())
-                found.append(
-                    DepartmentFigures(
-                        department_id=department_id,
-                        name=names.get(department_id, str(department_id)),
-                        dispatched=c["dispatched"],
-                        response=Rate(c["acknowledged_on_time"], c["dispatched"]),
-                        resolution=Rate(c["completed"], c["dispatched"]),
-                        callbacks=Callbacks.of(c),
-                        median_reply_days=median_of(histogram),
-                        replies=sum(histogram.values()),
-                        returned=c["returned"],
-                        escalated=c["escalated"],
-                        overdue_now=overdue.get(department_id, 0),
-                    )
-                )
-            return rank(found)
+            return department_table(
+                self.department_counts(),
+                self.reply_histograms(),
+                self.overdue_counts(),
+                self.department_names(),
+            )
 
         return self._once("departments", compute)
 

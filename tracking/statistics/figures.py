@@ -567,37 +567,12 @@ class Report:
         """Every department with cases in the period: ranked ones first, by their
         score, then those with too few cases (not ranked)."""
         period = period or self.period
-        counts = self._case_counts(period)
-        replies = self._reply_counts(period)
-        overdue = self.overdue_counts()
-        names = self.department_names()
-        found = []
-        for department_id in sorted((set(counts) | set(overdue)) - {0}):
-            c = counts.get(department_id, Counter())
-            histogram = replies.get(department_id, Counter())
-            found.append(
-                DepartmentFigures(
-                    department_id=department_id,
-                    name=names.get(department_id, str(department_id)),
-                    dispatched=c["dispatched"],
-                    response=Rate(c["acknowledged_on_time"], c["dispatched"]),
-                    resolution=Rate(c["completed"], c["dispatched"]),
-                    callbacks=Callbacks.of(c),
-                    median_reply_days=median_of(histogram),
-                    replies=sum(histogram.values()),
-                    returned=c["returned"],
-                    escalated=c["escalated"],
-                    overdue_now=overdue.get(department_id, 0),
-                )
-            )
-        ranked = sorted(
-            (d for d in found if d.ranked and d.score is not None),
-            key=lambda d: (-d.score, d.name),
+        return department_table(
+            self._case_counts(period),
+            self._reply_counts(period),
+            self.overdue_counts(),
+            self.department_names(),
         )
-        for position, department in enumerate(ranked, start=1):
-            department.rank = position
-        rest = sorted((d for d in found if d.rank is None), key=lambda d: d.name)
-        return ranked + rest
 
     def ranking_month(self) -> Period:
         """The month the monthly ranking is of: the period's last complete month
@@ -723,6 +698,49 @@ class Report:
             "media_effect": self.media_effect().as_dict(),
             "overdue": [s.as_dict() for s in self.silence()],
         }
+
+
+def department_table(
+    counts: dict[int, Counter],
+    replies: dict[int, Counter],
+    overdue: dict[int, int],
+    names: dict[int, str],
+) -> list[DepartmentFigures]:
+    """Each department's figures from its counters ({department id: CaseDay
+    counters}), reply-time histograms and overdue cases, ranked (:func:`rank`)."""
+    found = []
+    for department_id in sorted((set(counts) | set(overdue)) - {0}):
+        c = counts.get(department_id, Counter())
+        histogram = replies.get(department_id, Counter())
+        found.append(
+            DepartmentFigures(
+                department_id=department_id,
+                name=names.get(department_id, str(department_id)),
+                dispatched=c["dispatched"],
+                response=Rate(c["acknowledged_on_time"], c["dispatched"]),
+                resolution=Rate(c["completed"], c["dispatched"]),
+                callbacks=Callbacks.of(c),
+                median_reply_days=median_of(histogram),
+                replies=sum(histogram.values()),
+                returned=c["returned"],
+                escalated=c["escalated"],
+                overdue_now=overdue.get(department_id, 0),
+            )
+        )
+    return rank(found)
+
+
+def rank(found: list[DepartmentFigures]) -> list[DepartmentFigures]:
+    """Departments with enough cases first, by their score, numbered; then the
+    others (not ranked) by name."""
+    ranked = sorted(
+        (d for d in found if d.ranked and d.score is not None),
+        key=lambda d: (-d.score, d.name),
+    )
+    for position, department in enumerate(ranked, start=1):
+        department.rank = position
+    rest = sorted((d for d in found if d.rank is None), key=lambda d: d.name)
+    return ranked + rest
 
 
 def _as_date(value) -> date:
