@@ -24,16 +24,14 @@ from django.utils import timezone
 
 from .. import calendar
 from ..models import CallDay, Case, CaseDay, Department, MediaEffectDay, ReplyDays
-from ..models.statistics import CASE_COUNTERS, NO_RESPONSE
+from ..models.statistics import CASE_COUNTERS
 from .figures import (
     Callbacks,
     DepartmentFigures,
-    EffectGroup,
     Headline,
     MediaEffect,
-    Rate,
     department_table,
-    median_of,
+    media_effect_of,
 )
 from .periods import Period
 
@@ -295,24 +293,7 @@ class Dashboard:
             )
 
         rows = self._once("media", compute)
-        groups = {}
-        for reported in (True, False):
-            histogram: Counter = Counter()
-            cases = solved = 0
-            for is_reported, days, is_solved, n in rows:
-                if is_reported != reported or not n:
-                    continue
-                cases += n
-                solved += n if is_solved else 0
-                if days != NO_RESPONSE:
-                    histogram[days] += n
-            groups[reported] = EffectGroup(
-                cases=cases,
-                responded=sum(histogram.values()),
-                median_days_to_response=median_of(histogram),
-                solved_within_7=Rate(solved, cases),
-            )
-        return MediaEffect(reported=groups[True], unreported=groups[False])
+        return media_effect_of(rows)
 
     def daily(self) -> list[DayRow]:
         """Every day of the period up to today, from the first day with any

@@ -599,24 +599,7 @@ class Report:
             return [tuple(row.values()) for row in rows]
 
         rows = self._once(("media", period), compute)
-        groups = {}
-        for reported in (True, False):
-            histogram: Counter = Counter()
-            cases = solved = 0
-            for is_reported, days, is_solved, n in rows:
-                if is_reported != reported or not n:
-                    continue
-                cases += n
-                solved += n if is_solved else 0
-                if days != NO_RESPONSE:
-                    histogram[days] += n
-            groups[reported] = EffectGroup(
-                cases=cases,
-                responded=sum(histogram.values()),
-                median_days_to_response=median_of(histogram),
-                solved_within_7=Rate(solved, cases),
-            )
-        return MediaEffect(reported=groups[True], unreported=groups[False])
+        return media_effect_of(rows)
 
     def silence(self, per_department: int = 10) -> list[Silence]:
         """Each department's open overdue cases, the longest overdue first: at
@@ -698,6 +681,29 @@ class Report:
             "media_effect": self.media_effect().as_dict(),
             "overdue": [s.as_dict() for s in self.silence()],
         }
+
+
+def media_effect_of(rows) -> MediaEffect:
+    """The media effect from MediaEffectDay rows summed as (reported,
+    response_days, solved_within_7, cases)."""
+    groups = {}
+    for reported in (True, False):
+        histogram: Counter = Counter()
+        cases = solved = 0
+        for is_reported, days, is_solved, n in rows:
+            if is_reported != reported or not n:
+                continue
+            cases += n
+            solved += n if is_solved else 0
+            if days != NO_RESPONSE:
+                histogram[days] += n
+        groups[reported] = EffectGroup(
+            cases=cases,
+            responded=sum(histogram.values()),
+            median_days_to_response=median_of(histogram),
+            solved_within_7=Rate(solved, cases),
+        )
+    return MediaEffect(reported=groups[True], unreported=groups[False])
 
 
 def department_table(
