@@ -75,6 +75,22 @@ class BodyBlock(blocks.StreamBlock):
         icon="openquote",
         template="newsroom/blocks/quote.html",
     )
+    # A boxed section set apart from the body: the reporter's own findings
+    # ("记者追踪") in a Hot Tracking story, or a sidebar.
+    box = blocks.StructBlock(
+        [
+            ("heading", blocks.CharBlock(label=_("Heading"))),
+            (
+                "text",
+                blocks.RichTextBlock(
+                    label=_("Text"), features=["bold", "italic", "link", "ol", "ul"]
+                ),
+            ),
+        ],
+        label=_("Box"),
+        icon="doc-full",
+        template="newsroom/blocks/box.html",
+    )
 
 
 class CachedPageMixin:

@@ -12,6 +12,7 @@ from wagtail import hooks
 from wagtail.admin.ui.components import Component
 from wagtail.permissions import page_permission_policy
 
+from . import workflow_hooks  # noqa: F401  (registers its hooks)
 from .models import EditorNotice
 
 

@@ -384,6 +384,23 @@ class Case(ConcurrentTransitionMixin, models.Model):
             and self.working_days_overdue(now) >= self.escalation_threshold_days
         )
 
+    def escalates_at(self) -> datetime | None:
+        """When the overdue scan will hand this case to the media if nothing
+        happens: the close of the working day on which it has been overdue by its
+        category's threshold. None for a case that does not escalate by itself,
+        is escalated already, or owes no department answer."""
+        if (
+            not self.escalates_automatically
+            or self.escalated_at
+            or self.state not in ESCALATABLE_STATES
+            or not self.due_at
+        ):
+            return None
+        due_day = timezone.localtime(self.due_at, calendar.local_zone()).date()
+        return calendar.end_of_day(
+            calendar.add_working_days(due_day, self.escalation_threshold_days)
+        )
+
     def deadline_from(self, start: datetime) -> datetime:
         return calendar.deadline_after(start, self.handling_days)
 
