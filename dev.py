@@ -64,6 +64,23 @@ def manage(*args: str, capture: bool = False) -> str:
     return done.stdout or ""
 
 
+def wait_for_web(url: str, web: subprocess.Popen, timeout: float = 60) -> bool:
+    """Whether ``url`` answered (any status) before ``timeout`` seconds passed."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return True
+        except urllib.error.HTTPError:
+            return True  # it answered: 503 names a missing broker or beat
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def run() -> int:
     ensure_environment("requirements.txt")
     port = os.environ.get("PORT", "8000")
@@ -73,8 +90,19 @@ def run() -> int:
     manage("collectstatic", "--no-input", "-v", "0")
     say("loading demo data")
     logins = manage("load_demo", capture=True)
-    env = {**os.environ, "WAGTAILADMIN_BASE_URL": f"http://{host}:{port}"}
-    var = ROOT / "var"
+    address = f"http://{host}:{port}"
+    # Feeds and the sitemap name pages by the site's hostname and port.
+    manage("set_site_address", address, capture=True)
+    var = Path(os.environ.get("NEWSPLUS_VAR_DIR", ROOT / "var"))
+    logs = var / "log"
+    logs.mkdir(parents=True, exist_ok=True)
+    mail = var / "mail"
+    env = {**os.environ, "WAGTAILADMIN_BASE_URL": address}
+    # Each notification is a file under var/mail/, not an e-mail on the console.
+    env.setdefault(
+        "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+    )
+    env.setdefault("DJANGO_EMAIL_FILE_PATH", str(mail))
     commands = {
         "web": [
             str(BIN / "gunicorn"), "cms.wsgi", "--bind", f"{host}:{port}",
@@ -90,13 +118,24 @@ def run() -> int:
         ],
     }
     (var / "celerybeat.pid").unlink(missing_ok=True)
-    processes = {
-        name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()
-    }
-    time.sleep(2)
-    say(f"8890 News+ is running: http://{host}:{port}/  (back office: /admin/)")
-    print(logins, end="", flush=True)
-    say("web, Celery worker and beat started; Ctrl-C stops all three")
+    # The processes' own output goes to var/log/, so that the console keeps what a
+    # person needs: where to go and how to log in.
+    processes = {}
+    for name, cmd in commands.items():
+        with open(logs / f"{name}.log", "ab") as log:
+            processes[name] = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+    say(f"web, Celery worker and beat started; their logs are in {logs}/")
+    ready = wait_for_web(f"{address}/healthz", processes["web"])
+    if not ready:
+        say(f"the web server did not answer yet: see {logs / 'web.log'}")
+    say(f"mail the demo sends is written to {mail}/, one file per message")
+    print()
+    print(logins.strip(), flush=True)
+    print()
+    say(f"8890 News+ is running: {address}/  (back office: {address}/admin/)")
+    say("Ctrl-C stops web, worker and beat")
 
     def stop(*_args):
         for process in processes.values():

@@ -13,14 +13,16 @@ like, and it is what would drown a plain ``due_at`` index.
 
 Usage::
 
-    python bench/overdue_scan.py [--sizes 10000,1000000]
+    python bench/overdue_scan.py [--sizes 10000,1000000] [--quick]
         [--backends sqlite,postgres] [--repeat 50]
+
+``--quick``: 10 k and 100 k rows, 20 timed runs (a fast check).
 
 Each backend runs in a child process of this script, because Django reads
 DATABASE_URL once per process. SQLite uses a temporary file; PostgreSQL uses a
 scratch database ``bench_overdue`` that is created and dropped here (skipped
-when the server is unreachable). The exit status is 1 when a backend misses the
-target, does not use the index, or fails.
+when the server is unreachable: reported as skipped). The exit status is 1 when a
+backend misses the target, does not use the index, or fails.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import gc
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,16 +39,24 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import human, load_average
+from _common import (
+    PG_ADMIN_URL,
+    PG_SERVER,
+    Report,
+    fill_columns,
+    human,
+    load_average,
+    median,
+    print_table,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INDEX_NAME = "case_awaiting_due_idx"
 OVERDUE = 500
 TARGET_RATIO = 1.5
 WARMUP = 5
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "bench_overdue"
-PG_BENCH_URL = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+PG_BENCH_URL = f"{PG_SERVER}/{PG_BENCH_DB}"
 BACKENDS = ("sqlite", "postgres")
 
 
@@ -64,10 +73,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=50, help="timed runs per size (median kept)"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="10 k and 100 k rows, 20 timed runs"
+    )
     # Internal: how the parent hands one backend to a child process.
     parser.add_argument("--_worker", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--_result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = "10000,100000", 20
     args.sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s})
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(args.backends) - set(BACKENDS)
@@ -179,7 +193,7 @@ class Worker:
             "bounce_count": "0",
             "late_acknowledgements": "0",
         }
-        fields = [Case._meta.get_field(name).column for name in columns]
+        fields, values = fill_columns(Case, columns)
         qn = connection.ops.quote_name
         if self.backend == "sqlite":
             series = (
@@ -191,7 +205,7 @@ class Worker:
         sql = (
             f"{series}"
             f"INSERT INTO {qn(Case._meta.db_table)} ({', '.join(map(qn, fields))}) "
-            f"SELECT {', '.join(columns.values())} FROM ({inner}) AS rows"
+            f"SELECT {', '.join(values)} FROM ({inner}) AS rows"
         )
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
@@ -280,7 +294,7 @@ class Worker:
                         samples.append(elapsed)
             finally:
                 gc.enable()
-            result[label] = {"median": statistics.median(samples), "min": min(samples)}
+            result[label] = {"median": median(samples), "min": min(samples)}
             self.log(
                 f"  {label}: {OVERDUE} rows, median {result[label]['median']:.2f} ms "
                 f"(min {min(samples):.2f}, max {max(samples):.2f}, n={self.repeat})"
@@ -307,7 +321,7 @@ def worker_main(args: argparse.Namespace) -> int:
 # --- parent process: scratch databases, children, summary -------------------------
 
 
-def run_child(backend: str, database_url: str, args, scratch: Path) -> dict | None:
+def run_child(backend: str, database_url: str, args, scratch: Path) -> dict | str:
     result_file = scratch / f"{backend}.json"
     env = dict(os.environ, DATABASE_URL=database_url)
     command = [
@@ -324,17 +338,17 @@ def run_child(backend: str, database_url: str, args, scratch: Path) -> dict | No
     ]
     completed = subprocess.run(command, env=env, cwd=PROJECT_DIR, check=False)
     if completed.returncode != 0 or not result_file.exists():
-        print(f"[{backend}] worker failed with exit status {completed.returncode}")
-        return None
+        return f"the worker failed with exit status {completed.returncode}"
     return {int(k): v for k, v in json.loads(result_file.read_text()).items()}
 
 
-def run_sqlite(args, scratch: Path) -> dict | str | None:
+def run_sqlite(args, scratch: Path) -> dict | str:
     url = f"sqlite:///{scratch / 'bench_overdue.sqlite3'}"
     return run_child("sqlite", url, args, scratch)
 
 
 def run_postgres(args, scratch: Path) -> dict | str | None:
+    """The figures, the reason of a failure, or None when the server is away."""
     import psycopg
 
     try:
@@ -342,7 +356,7 @@ def run_postgres(args, scratch: Path) -> dict | str | None:
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0]
         print(f"[postgres] skipped: cannot reach {PG_ADMIN_URL}: {reason}")
-        return "skipped"
+        return None
     with admin:
         # FORCE: a previous run killed mid-way may still hold a session open.
         admin.execute(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)')
@@ -362,35 +376,22 @@ METRICS = (
 )
 
 
-def summarize(args, outcomes: dict) -> bool:
+def summarize(args, outcomes: dict, report: Report) -> None:
     small, large = args.sizes[0], args.sizes[-1]
+    label = f"{human(large)}/{human(small)}"
     headers = ["backend", "metric"] + [f"t({human(s)}) ms" for s in args.sizes]
-    headers += [f"ratio {human(large)}/{human(small)}", "target", "index used"]
+    headers += [f"ratio {label}"]
     rows = []
-    ok = True
     for backend, outcome in outcomes.items():
         if not isinstance(outcome, dict):
-            status = "SKIPPED" if outcome == "skipped" else "ERROR"
-            ok &= outcome == "skipped"
-            rows.append([backend, status] + ["-"] * (len(headers) - 2))
             continue
-        used = all(outcome[s]["uses_index"] for s in args.sizes)
-        ok &= used
-        for number, (key, stat, label) in enumerate(METRICS):
+        for number, (key, stat, name) in enumerate(METRICS):
             times = [outcome[s][key][stat] for s in args.sizes]
-            ratio = times[-1] / times[0]
-            verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-            if number == 0:
-                ok &= verdict == "PASS"
-            else:
-                # Only the first row is the issue's target; the others explain it.
-                verdict = verdict.lower()
             rows.append(
-                [backend if number == 0 else "", label]
+                [backend if number == 0 else "", name]
                 + [f"{t:.2f}" for t in times]
-                + [f"{ratio:.2f}", verdict, ("yes" if used else "NO") * (number == 0)]
+                + [f"{times[-1] / times[0]:.2f}"]
             )
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
     print()
     print(
         f"Case.objects.overdue() returning {OVERDUE} overdue cases, {args.repeat} "
@@ -400,8 +401,7 @@ def summarize(args, outcomes: dict) -> bool:
         "orm = list(Case.objects.overdue(now)); "
         "sql = the same SQL through Django's cursor, fetchall()"
     )
-    for row in [headers, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(headers, rows)
     print()
     for backend, outcome in outcomes.items():
         if isinstance(outcome, dict):
@@ -413,7 +413,26 @@ def summarize(args, outcomes: dict) -> bool:
                 else:
                     shown = f"!! NOT USING {INDEX_NAME}: " + " | ".join(plan[:4])
                 print(f"{backend} plan at {human(size)}: {shown}")
-    return ok
+    for backend, outcome in outcomes.items():
+        if outcome is None:
+            report.skip(f"{backend}: overdue()", "PostgreSQL unreachable")
+        elif not isinstance(outcome, dict):
+            report.problem(f"{backend}: {outcome}")
+        else:
+            orm = [outcome[s]["orm"]["median"] for s in (small, large)]
+            report.target(
+                f"{backend}: overdue() median ratio {label}",
+                f"{orm[1] / orm[0]:.2f}",
+                f"<= {TARGET_RATIO}",
+                orm[1] / orm[0] <= TARGET_RATIO,
+            )
+            used = all(outcome[s]["uses_index"] for s in args.sizes)
+            report.target(
+                f"{backend}: plan uses {INDEX_NAME}",
+                "yes" if used else "no",
+                "yes",
+                used,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,9 +449,10 @@ def main(argv: list[str] | None = None) -> int:
             outcomes[backend] = runner(args, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    ok = summarize(args, outcomes)
-    print(f"\nTotal runtime {time.perf_counter() - started:.0f} s; {load_average()}")
-    return 0 if ok else 1
+    report = Report("overdue_scan")
+    summarize(args, outcomes, report)
+    print(f"\nTotal runtime {time.perf_counter() - started:.0f} s")
+    return report.finish()
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ Usage::
 
     python bench/public_pages.py [--duration 4] [--rounds 3] [--connections 4]
         [--workers 2] [--threads 4] [--warmup 5] [--rates 0,1,10]
-        [--no-targets] [--keep]
+        [--no-targets] [--keep] [--quick]
+
+``--quick``: 2 rounds of 3 s, a warm-up of 3 s (a fast check).
 
 The load generator is this script: ``--connections`` processes, each with one
 keep-alive HTTP/1.1 connection, sending the next request when the last answer
@@ -63,7 +65,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import free_port, load_average, say, share, spread, stop_server
+from _common import Report, free_port, median, say, share, spread, stop_server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -112,7 +113,9 @@ OVERRIDDEN = (
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--duration", type=float, default=4.0,
+        "--duration",
+        type=float,
+        default=4.0,
         help="seconds per scenario and round (the change streams run twice as long)",
     )
     parser.add_argument(
@@ -132,13 +135,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rates", default="0,1,10", help="case changes per second, comma-separated"
     )
     parser.add_argument(
-        "--no-targets", action="store_true",
+        "--no-targets",
+        action="store_true",
         help="report missed targets but do not fail the exit status for them",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 rounds of 3 s, a warm-up of 3 s"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.rounds, args.warmup = 3.0, 2, 3.0
     try:
         args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     except ValueError:
@@ -259,9 +268,8 @@ def child_prepare(static_name: str) -> None:
                 "listings": [
                     Site.objects.get(is_default_site=True).root_page.get_url(),
                     column.get_url(),
-                    column.get_url() + column.reverse_subpage(
-                        "feed", kwargs={"kind": "rss"}
-                    ),
+                    column.get_url()
+                    + column.reverse_subpage("feed", kwargs={"kind": "rss"}),
                 ],
                 "others": others,
             }
@@ -336,9 +344,9 @@ def child_store(value_file: str, entries: str, samples: str) -> None:
             {
                 "present": present,
                 "fill_s": filled,
-                "set_us": statistics.median(sets) / 1000,
-                "get_us": statistics.median(gets) / 1000,
-                "reopened_us": statistics.median(reopened) / 1000,
+                "set_us": median(sets) / 1000,
+                "get_us": median(gets) / 1000,
+                "reopened_us": median(reopened) / 1000,
             }
         )
     cache.clear()
@@ -394,7 +402,7 @@ def child_changes(case_id: str) -> None:
                     "errors": errors,
                     "error": last_error,
                     "seconds": time.perf_counter() - started,
-                    "ms": 1000 * statistics.median(took),
+                    "ms": 1000 * median(took),
                 }
             ),
             flush=True,
@@ -674,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         env = environment(scratch)
         say(f"building the scratch site in {scratch}")
         site = build_site(env)
-        report = Report(no_targets=args.no_targets)
+        report = Report("public_pages", no_targets=args.no_targets)
         count_queries(env, site, report)
         store_figures(env, scratch, report)
         port = free_port()
@@ -702,33 +710,6 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-@dataclass
-class Report:
-    no_targets: bool = False
-    targets: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def target(self, label: str, figure: str, wanted: str, passed: bool) -> None:
-        self.targets.append((label, figure, wanted, passed))
-
-    def finish(self) -> int:
-        print()
-        say("targets")
-        for label, figure, wanted, passed in self.targets:
-            verdict = "PASS" if passed else "FAIL"
-            print(f"  {label:<28} {figure:>10}   target {wanted:<10} {verdict}")
-        print(f"  {load_average()}, {os.cpu_count()} CPUs")
-        missed = [t[0] for t in self.targets if not t[3]]
-        for problem in self.problems:
-            print(f"FAIL: {problem}")
-        if missed:
-            suffix = " (ignored: --no-targets)" if self.no_targets else ""
-            print(f"FAIL: targets missed: {', '.join(missed)}{suffix}")
-        if self.problems or (missed and not self.no_targets):
-            return 1
-        return 0
-
-
 def count_queries(env: dict[str, str], site: dict, report: Report) -> None:
     pages = [
         ("story", site["path"]),
@@ -748,9 +729,9 @@ def count_queries(env: dict[str, str], site: dict, report: Report) -> None:
             f"(X-Page-Cache {row['hit_marker']})"
         )
         if row["status"] != 200:
-            report.problems.append(f"{label} answered {row['status']}")
+            report.problem(f"{label} answered {row['status']}")
         if row["marker"] == "hit":
-            report.problems.append(f"{label}: ?{BYPASS}= was answered from the cache")
+            report.problem(f"{label}: ?{BYPASS}= was answered from the cache")
     story = counts["story"]
     if story["queries"] > TARGET_QUERIES:
         shapes = Counter(sql_shape(sql) for sql in story["sql"])
@@ -807,7 +788,7 @@ def benchmark(pool, port: int, site: dict, args, report: Report) -> None:
     status, _headers, page = fetch(port, path)
     _status, _headers, file = fetch(port, static)
     if status != 200:
-        report.problems.append(f"the story answered {status}")
+        report.problem(f"the story answered {status}")
     elif page != file:
         print(
             f"  note: the page ({len(page)} bytes) differs from the static file "
@@ -834,7 +815,7 @@ def benchmark(pool, port: int, site: dict, args, report: Report) -> None:
         shift = number % len(SCENARIOS)
         for name in SCENARIOS[shift:] + SCENARIOS[:shift]:
             if name == "cached" and not warm_until_hit(port, path):
-                report.problems.append(f"{path} is never served from the page cache")
+                report.problem(f"{path} is never served from the page cache")
             tally = measure(
                 pool,
                 port,
@@ -852,9 +833,9 @@ def benchmark(pool, port: int, site: dict, args, report: Report) -> None:
                 f"X-Page-Cache {markers}, {sorted(tally.sizes)} bytes)"
             )
             if tally.errors or not tally.requests:
-                report.problems.append(f"{name}: {tally.errors} errors")
+                report.problem(f"{name}: {tally.errors} errors")
             if wrong:
-                report.problems.append(
+                report.problem(
                     f"{name}: {wrong} responses with X-Page-Cache other than "
                     f"{'/'.join(sorted(EXPECTED[name]))}"
                 )
@@ -885,7 +866,6 @@ def benchmark(pool, port: int, site: dict, args, report: Report) -> None:
             cached / static_rps >= TARGET_CACHED_VS_STATIC,
         ),
     ):
-        print(f"  {label:<18} {figure:>8}   target {wanted}")
         report.target(label, figure, wanted, passed)
 
 
@@ -898,7 +878,7 @@ def compare_headers(port: int, site: dict, changer: Changer, report: Report) -> 
     markers = (miss.get("X-Page-Cache", "none"), hit.get("X-Page-Cache", "none"))
     say(f"headers of a miss and the next hit: X-Page-Cache {' then '.join(markers)}")
     if markers != ("miss", "hit"):
-        report.problems.append(
+        report.problem(
             f"after a change to its case, {path} answered {markers[0]} then "
             f"{markers[1]}, not miss then hit"
         )
@@ -957,15 +937,12 @@ def change_streams(
         tally = measure(pool, port, urls, unique=False, duration=seconds, args=args)
         made = changer.result() if rate else {"changes": 0, "errors": 0, "ms": 0}
         if made["errors"]:
-            report.problems.append(
-                f"{made['errors']} case changes failed: {made.get('error')}"
-            )
+            report.problem(f"{made['errors']} case changes failed: {made.get('error')}")
         if tally.errors:
-            report.problems.append(f"{tally.errors} errors at {rate:g} changes/s")
+            report.problem(f"{tally.errors} errors at {rate:g} changes/s")
         print(
             f"  {rate:9g} {made['changes']:5d} {made['ms']:8.1f} {tally.rps:8.1f}"
-            "          "
-            + "  ".join(f"{tally.hit_rate(g):14.1f}" for g in GROUPS)
+            "          " + "  ".join(f"{tally.hit_rate(g):14.1f}" for g in GROUPS)
         )
         print(
             "            responses: "

@@ -60,17 +60,24 @@ import time
 from collections import Counter
 from pathlib import Path
 
-# This file's name is the standard library's ``statistics``, which the helpers,
-# Django and Wagtail import: its directory goes last on the path, not first.
-BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
-sys.path.append(str(BENCH_DIR))
-from _common import human, load_average, say, share, spread  # noqa: E402
+# This file has the standard library's name: _common puts the real ``statistics``
+# into sys.modules before Django or anything else asks for it.
+from _common import (
+    PG_ADMIN_URL,
+    PG_SERVER,
+    Report,
+    fill_columns,
+    human,
+    load_average,
+    pg_unreachable,
+    say,
+    share,
+    spread,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "newsplus_bench_stats"
-PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
+PG_URL = f"{PG_SERVER}/{PG_DB}"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 API_URL = "/api/v1/stats/"
 
@@ -186,25 +193,6 @@ def qn(name: str) -> str:
 
 def table(model) -> str:
     return qn(model._meta.db_table)
-
-
-def check_columns(model, given) -> list[str]:
-    """The columns of ``given`` in order; refuses to run if a NOT NULL column
-    without a database default is left out (the models may grow)."""
-    from django.db.models import NOT_PROVIDED, GeneratedField
-
-    columns = {model._meta.get_field(name).column: name for name in given}
-    for field in model._meta.concrete_fields:
-        if field.primary_key or isinstance(field, GeneratedField):
-            continue
-        if field.column in columns or field.null:
-            continue
-        if field.db_default is NOT_PROVIDED:
-            raise SystemExit(
-                f"{model.__name__}.{field.name} is NOT NULL and not filled here: "
-                "add it to bench/statistics.py"
-            )
-    return list(columns)
 
 
 def execute(sql: str) -> int:
@@ -385,10 +373,10 @@ class Filler:
                 "CASE WHEN NOT t.is_open AND t.n % 33 = 0 THEN 1 ELSE 0 END"
             ),
         }
-        names = check_columns(Case, columns)
+        names, values = fill_columns(Case, columns)
         return execute(
             f"INSERT INTO {table(Case)} ({', '.join(map(qn, names))}) "
-            f"SELECT {', '.join(columns.values())} FROM ({traits}) AS t"
+            f"SELECT {', '.join(values)} FROM ({traits}) AS t"
         )
 
     def _events(self, low: int, high: int) -> int:
@@ -521,7 +509,6 @@ class Filler:
             "on_time",
             "working_days",
         )
-        names = check_columns(CaseEvent, given)
         total = 0
         for action, when, source, target, department, on_time, days, where in events:
             public = "TRUE" if actions.get(action).public else "FALSE"
@@ -537,6 +524,9 @@ class Filler:
                 on_time,
                 days,
             ]
+            names, values = fill_columns(
+                CaseEvent, dict(zip(given, values, strict=True))
+            )
             total += execute(
                 f"INSERT INTO {table(CaseEvent)} ({', '.join(map(qn, names))}) "
                 f"SELECT {', '.join(values)} FROM {cases}"
@@ -561,10 +551,10 @@ class Filler:
             "called_at": "c.replied_at + INTERVAL '20 hours'",
             "department": "c.department_id",
         }
-        names = check_columns(Callback, columns)
+        names, values = fill_columns(Callback, columns)
         return execute(
             f"INSERT INTO {table(Callback)} ({', '.join(map(qn, names))}) "
-            f"SELECT {', '.join(columns.values())} FROM {qn(self._case_table())} AS c "
+            f"SELECT {', '.join(values)} FROM {qn(self._case_table())} AS c "
             f"WHERE c.id BETWEEN {low} AND {high} AND c.replied_at IS NOT NULL"
         )
 
@@ -586,10 +576,10 @@ class Filler:
             ),
             "note": "''",
         }
-        names = check_columns(Call, columns)
+        names, values = fill_columns(Call, columns)
         return execute(
             f"INSERT INTO {table(Call)} ({', '.join(map(qn, names))}) "
-            f"SELECT {', '.join(columns.values())} "
+            f"SELECT {', '.join(values)} "
             f"FROM generate_series({low}::bigint, {high}::bigint) AS m"
         )
 
@@ -857,21 +847,12 @@ def shape(sql: str) -> str:
     return re.sub(r"\b\d+\b|'[^']*'", "?", sql)[:150]
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def summarize(args, results: dict) -> list[str]:
-    """Prints the table of figures; returns the targets missed."""
+def summarize(args, results: dict, report: Report) -> None:
+    """Adds the figures and targets to the report; prints the slowest statements."""
     sizes = args.sizes
     small, large = results["sizes"][sizes[0]], results["sizes"][sizes[-1]]
     label = f"{human(sizes[-1])} / {human(sizes[0])}"
-    rows, missed = [], []
-
-    def add(figure, value, target="", ok=None):
-        rows.append((figure, value, target, "" if ok is None else verdict(ok)))
-        if ok is False:
-            missed.append(figure)
+    add = report.figure
 
     for size in sizes:
         found = results["sizes"][size]["rows"]
@@ -893,14 +874,19 @@ def summarize(args, results: dict) -> list[str]:
             ),
         )
         ratio = times[-1] / times[0]
-        add(f"{name}, ratio {label}", f"{ratio:.2f}", f"≤ {TARGET_RATIO}", ratio <= 1.5)
+        report.target(
+            f"{name}, ratio {label}",
+            f"{ratio:.2f}",
+            f"≤ {TARGET_RATIO}",
+            ratio <= TARGET_RATIO,
+        )
         best = [results["sizes"][s][key]["min_ms"] for s in sizes]
         add(f"{name}, best ratio {label}", f"{best[-1] / best[0]:.2f}")
         add(
             f"{name}, SQL ms of one request",
             " / ".join(f"{sum(results['sizes'][s][key]['sql_ms']):.1f}" for s in sizes),
         )
-        add(
+        report.target(
             f"{name}, SQL queries",
             " / ".join(map(str, queries)),
             f"same at every size, ≤ {TARGET_QUERIES}",
@@ -917,14 +903,14 @@ def summarize(args, results: dict) -> list[str]:
     worst = max(
         transitions[s]["added_queries"] for s in ("dispatch", "acknowledge", "reply")
     )
-    add(
+    report.target(
         "queries a transition adds for the rollups (worst of the three)",
         f"{worst:.1f}",
         f"≤ {TARGET_ADDED_QUERIES}",
         worst <= TARGET_ADDED_QUERIES,
     )
     overall = transitions["all"]["added_percent"]
-    add(
+    report.target(
         "time the rollups add to dispatch + acknowledge + reply",
         f"{overall:.1f} % ({transitions['all']['with_ms']:.2f} vs "
         f"{transitions['all']['without_ms']:.2f} ms)",
@@ -933,19 +919,19 @@ def summarize(args, results: dict) -> list[str]:
     )
     for size in sizes:
         rebuilt = results["sizes"][size]["rebuild"]
-        judged = size >= REBUILD_TARGET_SIZE
-        add(
+        figures = (
             f"rebuild_statistics at {human(size)}, s (command's own)",
             f"{rebuilt['wall_s']:.1f} ({rebuilt['command_s']}; "
             f"{rebuilt['rows']} rollup rows)",
-            f"< {TARGET_REBUILD_S:.0f}" if judged else "",
-            rebuilt["wall_s"] < TARGET_REBUILD_S if judged else None,
         )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
-    print()
-    header = ("figure", "value", "target", "")
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+        if size >= REBUILD_TARGET_SIZE:
+            report.target(
+                *figures,
+                f"< {TARGET_REBUILD_S:.0f}",
+                rebuilt["wall_s"] < TARGET_REBUILD_S,
+            )
+        else:
+            add(*figures)
     for key in ("page", "api"):
         counts = {s: results["sizes"][s].get(key, {}).get("queries") for s in sizes}
         if None in counts.values():
@@ -961,7 +947,6 @@ def summarize(args, results: dict) -> list[str]:
             shapes = Counter(shape(sql) for sql in large[key]["statements"])
             for sql, n in shapes.most_common():
                 print(f"  {n:4d} x {sql}")
-    return missed
 
 
 def main(argv=None) -> int:
@@ -970,11 +955,13 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     print(f"{os.cpu_count()} CPUs; {load_average()}", flush=True)
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        print(f"cannot reach {PG_ADMIN_URL}: {str(exc).strip().splitlines()[0]}")
-        return 1
+    report = Report("statistics", no_targets=args.no_targets)
+    unreachable = pg_unreachable()
+    if unreachable:
+        print(f"skipped: {unreachable}")
+        report.skip("all targets", "PostgreSQL unreachable")
+        return report.finish()
+    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     scratch = Path(tempfile.mkdtemp(prefix="bench_statistics_"))
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
@@ -990,12 +977,9 @@ def main(argv=None) -> int:
                 admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
             shutil.rmtree(scratch, ignore_errors=True)
             flush_redis()
-    missed = summarize(args, results)
-    print(f"\nTotal runtime {time.perf_counter() - started:.0f} s; {load_average()}")
-    if missed and not args.no_targets:
-        print("FAIL: targets missed: " + "; ".join(missed))
-        return 1
-    return 0
+    summarize(args, results, report)
+    print(f"\nTotal runtime {time.perf_counter() - started:.0f} s")
+    return report.finish()
 
 
 def flush_redis() -> None:

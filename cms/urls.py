@@ -8,9 +8,11 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from newsroom import views as newsroom_views
 
-from . import media, page_chooser
+from . import health, media, page_chooser
 
 urlpatterns = [
+    # For the load balancer and monitoring: database, broker, beat (cms.health).
+    path("healthz", health.healthz, name="healthz"),
     # In front of Wagtail's own: these check that the pages asked for by id may
     # be chosen by the user (see cms.page_chooser).
     path("admin/choose-page/<int:parent_page_id>/", page_chooser.browse),
@@ -35,3 +37,7 @@ urlpatterns += i18n_patterns(
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )
+
+# The paper's own error pages (newsroom.views), in the language of the path.
+handler404 = "newsroom.views.page_not_found"
+handler500 = "newsroom.views.server_error"

@@ -8,7 +8,9 @@ A change bumps the versions of the tags it affects, and every entry made under a
 older version stops being used (and expires on its own):
 
 - a case with a story changes: that case's pages and the listings;
-- a page is published: that page, its parent and the listings;
+- a page is published: that page, its parent and the listings (every page
+  shows the masthead's columns, so every page depends on the home page too,
+  the parent of a column);
 - a case's censor rule changes: that case's pages and the listings;
 - the statistics rollups change (a call, a case event, a callback): the pages
   showing figures (the statistics page, the home page's headline);
@@ -17,7 +19,8 @@ older version stops being used (and expires on its own):
 - anything structural (a global censor rule, a page moved, unpublished or
   deleted, a view restriction, a department renamed): the whole site.
 
-Only canonical requests make entries: a page says which query it answered
+Entries are kept per local day, since the masthead shows the date. Only
+canonical requests make entries: a page says which query it answered
 (:func:`set_canonical`), and a request whose query differs is rendered but not
 kept. Known tracking parameters (WeChat's ``from=singlemessage``, ``utm_*``…)
 are dropped from the key, since the page ignores them; any other parameter
@@ -34,6 +37,7 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils import timezone
 
 TIMEOUT = 60 * 60
 TAG_PREFIX = "newsroom:tag:"
@@ -75,6 +79,8 @@ SKIPPED_PATHS = (
     # The doors for other systems answer per client (Open311 keys, API tokens).
     "/api/",
     "/open311/",
+    # Asked by load balancers; must answer without the site (cms.health).
+    "/healthz",
 )
 # Not replayed on a hit.
 UNREPLAYED_HEADERS = frozenset({"set-cookie", "x-page-cache", "date"})
@@ -164,9 +170,11 @@ def public_query(request) -> list[tuple[str, str]] | None:
 def key_for(request, query: list[tuple[str, str]]) -> str:
     # Encoded: "q=a%26year%3D1" and "q=a&year=1" are different queries.
     where = urlencode(query)
+    # Dated: the masthead shows today's date, so yesterday's entries go at midnight.
+    today = timezone.localdate().isoformat()
     # Hashed: paths and queries hold Chinese and spaces, which some caches refuse.
     digest = hashlib.sha256(
-        f"{request.get_host()}{request.path}?{where}".encode()
+        f"{request.get_host()}{request.path}?{where}#{today}".encode()
     ).hexdigest()
     return f"newsroom:page:{digest}"
 

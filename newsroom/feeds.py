@@ -12,6 +12,7 @@ from tracking.redaction import rules_for_cases
 
 from .models import HotTrackingPage, load_specific_items
 from .search import plain_text, public_text, story_cases
+from .sites import public_address, public_url
 
 FEED_ITEMS = 50
 FEED_CLASSES = {"rss": Rss201rev2Feed, "atom": Atom1Feed}
@@ -33,14 +34,15 @@ def column_feed(request, column, kind: str) -> HttpResponse:
     items = load_specific_items(column.stories()[:FEED_ITEMS])
     cases = story_cases(items)
     rules = rules_for_cases(cases.values())
-    column_url = column.get_full_url(request)
+    # Read in a feed reader, away from the site: absolute, on the public address.
+    column_url = public_url(column, request)
     feed = feed_class(
         title=column.title,
         link=column_url,
         description=plain_text(column.search_description or column.intro).strip()
         or column.title,
         language=translation.get_language(),
-        feed_url=request.build_absolute_uri(request.path),
+        feed_url=public_address(request.path, request),
     )
     for item in items:
         case = cases[item.pk]
@@ -54,7 +56,7 @@ def column_feed(request, column, kind: str) -> HttpResponse:
                 "summary": summary,
             }
             categories.append(label)
-        url = item.get_full_url(request)
+        url = public_url(item, request)
         title = public_text(item.title, item_rules)
         feed.add_item(
             # Atom titles are text; RSS leaves it open, and readers take HTML.

@@ -31,7 +31,7 @@ from tracking.redaction import censor_rules, rules_for, rules_for_cases
 from tracking.statistics import periods
 from tracking.statistics.figures import Report
 
-from . import cache, public
+from . import cache, public, sites
 from .panels import CaseTimelinePanel
 
 STORIES_PER_PAGE = 10
@@ -120,7 +120,9 @@ class CachedPageMixin:
 
     def serve(self, request, *args, **kwargs):
         # Read before the page reads its data: a change during rendering is seen.
-        tag_versions = cache.versions({cache.SITE, *self.cache_tags()})
+        tag_versions = cache.versions(
+            {cache.SITE, *self.cache_tags(), *sites.navigation_tags(request)}
+        )
         response = super().serve(request, *args, **kwargs)
         if not getattr(request, "is_preview", False) and not (
             self.get_view_restrictions().exists()
@@ -140,7 +142,18 @@ class CachedPageMixin:
         context["public"] = public.page(
             self, self.public_rules, parent=self.public_parent()
         )
+        # The masthead: the columns and the statistics page (newsroom.sites).
+        site_nav = sites.navigation(request)
+        context["site_nav"] = site_nav
+        context["current_column"] = site_nav.column_of(self) if site_nav else None
         return context
+
+    def get_sitemap_urls(self, request=None):
+        """The sitemap names pages by the public address (newsroom.sites)."""
+        return [
+            {**entry, "location": sites.public_url(self, request)}
+            for entry in super().get_sitemap_urls(request)
+        ]
 
     def public_parent(self):
         """The page whose title this one shows above its own, if any."""
@@ -164,6 +177,19 @@ class CachedPageMixin:
             public.card(item, by_case[pk], **kwargs)
             for item, pk in zip(items, case_ids, strict=True)
         ]
+
+
+def lead_image(page, rules) -> public.PublicBlock | None:
+    """The first image of a story's body with its alt text redacted, or None (one
+    query for the images of that body when it has any)."""
+    for block in getattr(page, "body", None) or []:
+        if block.block_type == "image" and block.value is not None:
+            image = block.value
+            alt = getattr(image, "contextual_alt_text", None)
+            if alt is None:
+                alt = image.default_alt_text
+            return public.PublicBlock("image", image, alt=public.text(alt, rules))
+    return None
 
 
 def print_query(request) -> list[tuple[str, str]]:
@@ -236,25 +262,21 @@ class HomePage(CachedPageMixin, Page):
             .select_related("case", "case__department", "case__citizen")
             .order_by("-first_published_at")[:6]
         )
-        context["cards"] = self.cards_of(stories)
-        # The columns and the statistics page in one read (title and URL suffice).
-        children = list(
-            Page.objects.live()
-            .public()
-            .child_of(self)
-            .type(ColumnPage, StatsPage)
-            .order_by("path")
+        cards = self.cards_of(stories)
+        # The newest story leads, with the first image of its body (if any).
+        context["lead_image"] = (
+            lead_image(cards[0].page, self.cards_rules(cards[0])) if cards else None
         )
-        stats_type = ContentType.objects.get_for_model(StatsPage).pk
-        context["columns"] = [
-            (column, public.text(column.title, self.public_rules))
-            for column in children
-            if column.content_type_id != stats_type
-        ]
-        context["stats_page"] = next(
-            (child for child in children if child.content_type_id == stats_type), None
-        )
+        context["cards"] = cards
+        # The columns and the statistics page: the masthead's (one read, shared).
+        site_nav = context["site_nav"]
+        context["columns"] = site_nav.columns if site_nav else ()
+        context["stats_page"] = site_nav.stats if site_nav else None
         return context
+
+    def cards_rules(self, card):
+        """The rules a card's own texts were redacted with: its case's."""
+        return public.rules_key(rules_for(getattr(card.page, "case", None)))
 
 
 class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
@@ -312,11 +334,18 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         """Departments with a live story: the department filter's choices."""
         return Department.objects.filter(cases__story__live=True).distinct()
 
+    def story_filters(self, params) -> StoryFilters:
+        """The listing's filters: status and department only in the hotline's
+        column (Hot Tracking); other columns filter by year."""
+        if self.is_hot_tracking:
+            return StoryFilters(params, departments=self.departments())
+        return StoryFilters(params, departments=(), hotline=False)
+
     @path("")
     def index_route(self, request, *args, **kwargs):
         """The listing; a query with invalid or non-canonical filters is sent to
         the canonical one, so that made-up values never make cache entries."""
-        filters = StoryFilters(request.GET, departments=self.departments())
+        filters = self.story_filters(request.GET)
         paginator = Paginator(
             self.filtered_stories(filters.valid()), STORIES_PER_PAGE
         )
@@ -332,12 +361,13 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         filters, page_obj = getattr(request, "newsroom_listing", (None, None))
         if filters is None:  # previews
-            filters = StoryFilters({}, departments=self.departments())
+            filters = self.story_filters({})
             page_obj = Paginator(self.filtered_stories({}), STORIES_PER_PAGE).page(1)
         context["page_obj"] = page_obj
         context["filters"] = filters
         context["cards"] = self.cards_of(load_specific_items(page_obj.object_list))
-        context["statuses"] = StoryStatus.choices
+        # Status and department are the hotline's: other columns list articles.
+        context["statuses"] = StoryStatus.choices if self.is_hot_tracking else ()
         context["departments"] = filters.departments
         if page_obj.has_previous():
             context["previous_query"] = filters.url_query(
@@ -450,9 +480,11 @@ class StoryFilters:
     FIRST_YEAR = 2000
     MAX_PAGE = 100_000
 
-    def __init__(self, params, *, departments):
+    def __init__(self, params, *, departments, hotline: bool = True):
         self.params = params
         self.departments = list(departments)
+        # Only the hotline's column has stories with a status and a department.
+        self.hotline = hotline
         self._valid = None
 
     def given(self) -> list[tuple[str, str]]:
@@ -478,11 +510,11 @@ class StoryFilters:
         if not hasattr(self.params, "getlist"):
             return valid
         status = self._single("status")
-        if status in STATUS_STATES:
+        if self.hotline and status in STATUS_STATES:
             valid["status"] = status
         department = ascii_int(self._single("department"))
         by_pk = {d.pk: d for d in self.departments}
-        if department in by_pk:
+        if self.hotline and department in by_pk:
             valid["department"] = by_pk[department]
         year = ascii_int(self._single("year"))
         if year is not None and self.FIRST_YEAR <= year <= timezone.now().year + 1:

@@ -152,6 +152,17 @@ def body(stream, rules: tuple[Rule, ...]) -> list[PublicBlock]:
                     },
                 )
             )
+        elif kind == "box":
+            inner = block.value.get("text")
+            blocks.append(
+                PublicBlock(
+                    kind,
+                    {
+                        "heading": text(block.value.get("heading"), rules),
+                        "text": rich_text(inner.source if inner else "", rules),
+                    },
+                )
+            )
         elif kind == "image" and block.value is not None:
             image = block.value
             alt = getattr(image, "contextual_alt_text", None)

@@ -366,6 +366,12 @@ def search(query: str) -> Matches:
     complete = rows.filter(matched=len(terms)).order_by("-score", *newest)
     if len(terms) == 1 or complete.exists():
         return Matches(terms, complete, True)
+    # A number alone (a date, a house number, a count) says nothing of what a page
+    # is about: pages sharing only numbers with the query are not offered.
+    words = [term for term in terms if not term.isdigit()]
+    if not words:
+        return Matches(terms, complete, True)
+    rows = rows.filter(term__in=words)
     return Matches(terms, rows.order_by("-matched", "-score", *newest), False)
 
 

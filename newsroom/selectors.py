@@ -48,6 +48,9 @@ class StoryFacts:
     # Working days the department has left the case unanswered past its deadline
     # ("未回复，已逾期 N 个工作日"), or None when it owes nothing overdue.
     silence_days: int | None = None
+    # The department's latest reply as the public reads it (redacted), set apart
+    # on the story as a quote with its date; None before the department replies.
+    reply: TimelineItem | None = None
 
 
 def story_facts(story, now: datetime | None = None, *, rules=None) -> StoryFacts:
@@ -132,6 +135,10 @@ def _story_facts(story, now: datetime, rules) -> StoryFacts:
         status=status_of(case.state),
         callback=callback,
         silence_days=story_silence(case, now),
+        reply=next(
+            (item for item in reversed(items) if item.kind == "reply" and item.text),
+            None,
+        ),
     )
 
 

@@ -34,14 +34,23 @@ class FollowUpNoticesPanel(Component):
 
 
 @hooks.register("construct_homepage_panels")
-def add_follow_up_notices(request, panels):
+def add_newsroom_home_panels(request, panels):
+    """Editors' and chief editors' home is their queue; Wagtail's review panels
+    give way to it (it lists the same tasks, with their age)."""
+    from .queues import REPLACED_REVIEW_PANELS, newsroom_panels
+
+    user = request.user
     notices = list(
-        EditorNotice.objects.filter(user=request.user, read_at__isnull=True)
+        EditorNotice.objects.filter(user=user, read_at__isnull=True)
         .select_related("story")
         .order_by("-created_at")[:20]
     )
     if notices:
         panels.insert(0, FollowUpNoticesPanel(notices))
+    own = newsroom_panels(user)
+    if own and not user.is_superuser:
+        panels[:] = [p for p in panels if not isinstance(p, REPLACED_REVIEW_PANELS)]
+    panels.extend(own)
 
 
 @require_POST

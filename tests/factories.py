@@ -182,3 +182,31 @@ def aware(*args) -> datetime:
     from tracking.calendar import local_zone
 
     return datetime(*args, tzinfo=local_zone())
+
+
+def remake_review_workflows() -> None:
+    """The review workflows and their tasks as the newsroom's data migrations make
+    them, for transactional tests (their flush removed what the migrations made).
+
+    The migrations of that time find the role groups by their English keys, and
+    the later renaming migrations give groups, workflows and tasks the install
+    language's names: run in that order here too. Each step leaves alone what
+    is there already.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from tracking import roles
+
+    for key in roles.ROLE_KEYS:
+        Group.objects.filter(name=roles.group_name(key)).update(name=key)
+    import_module(
+        "newsroom.migrations.0004_hot_tracking_column_and_review"
+    ).create_column_and_workflows(apps, None)
+    import_module("newsroom.migrations.0006_editor_writing_task").add_editor_task(
+        apps, None
+    )
+    import_module("tracking.migrations.0020_chinese_names").rename_groups(apps, None)
+    import_module("newsroom.migrations.0010_chinese_names").rename(apps, None)

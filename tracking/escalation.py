@@ -78,13 +78,20 @@ def _failed(reference: str, step: str, result: ScanResult) -> None:
 
 
 def _notify_once(case: Case, kind: str, now: datetime) -> bool:
-    """Record the notice and its event, unless this deadline already had one."""
+    """Record the notice and its event, unless this deadline already had one.
+
+    The event carries the deadline it is about (when the case was due), not only
+    the time the scan noticed, which may be hours later after an outage.
+    """
+    due_at = getattr(case, NOTICE_DEADLINES[kind])
     try:
         with transaction.atomic():
             CaseNotice.objects.create(
-                case=case, kind=kind, due_at=getattr(case, NOTICE_DEADLINES[kind])
+                case=case, kind=kind, due_at=due_at, created_at=now
             )
-            record_event(case, action=kind, user=None, now=now, public=False)
+            record_event(
+                case, action=kind, user=None, now=now, public=False, due_at=due_at
+            )
     except IntegrityError:
         return False
     return True
@@ -186,11 +193,7 @@ def _stories(now: datetime, batch_size: int, result: ScanResult) -> int:
         for case_id in ids:
             tried.add(case_id)
             try:
-                with _story_claim(case_id) as mine:
-                    if not mine:
-                        continue  # another scan is making this story
-                    _story, made = start_story(case_id, user=None, now=now)
-                    created += made
+                created += _make_story(case_id, now)
             except Exception:
                 # Level-triggered: the next pass tries again; the escalation stands.
                 reference = (
@@ -199,6 +202,31 @@ def _stories(now: datetime, batch_size: int, result: ScanResult) -> int:
                     .first()
                 )
                 _failed(reference or f"#{case_id}", "story", result)
+
+
+def _make_story(case_id: int, now: datetime) -> bool:
+    """Make the story of one escalated case unless another scan is making it;
+    True if this call made it."""
+    with _story_claim(case_id) as mine:
+        if not mine:
+            return False  # another scan is making this story
+        _story, made = start_story(case_id, user=None, now=now)
+        return made
+
+
+def story_for_escalated_case(case_id: int) -> bool:
+    """The story of a case a supervisor escalated by hand, made right after the
+    commit (an outbox handler) exactly as the scan makes the stories of its own
+    escalations; the scan's catch-up makes it anyway if this never runs.
+    Safe to run twice: a case has one story."""
+    if not hooks.is_registered("create_story"):
+        return False
+    tracked = Case.objects.filter(
+        pk=case_id, escalated_at__isnull=False, closed_at__isnull=True
+    )
+    if not hooks.call("without_story", tracked, 1):
+        return False  # made already (or the case is closed meanwhile)
+    return _make_story(case_id, timezone.now())
 
 
 # Session advisory locks of story claims: this base plus the case id.

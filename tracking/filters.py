@@ -5,10 +5,17 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.active_filters import (
+    ActiveFilter,
+    BaseFilterAdapter,
+    register_filter_adapter_class,
+)
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.widgets import BooleanRadioSelect
 
+from . import calendar, queues
 from .models import (
+    OPEN_STATES,
     Call,
     CallOutcome,
     Case,
@@ -19,6 +26,22 @@ from .models import (
     State,
     WorkingCalendar,
 )
+
+
+class BooleanFilterAdapter(BaseFilterAdapter):
+    """A yes/no filter's chip above a listing reads in words ("Overdue: Yes"),
+    as its radio buttons do, not "Overdue: True"."""
+
+    def get_active_filters(self):
+        yield ActiveFilter(
+            self.bound_field.auto_id,
+            self.filter.label,
+            _("Yes") if self.value else _("No"),
+            self.get_url_without_filter_param(self.name),
+        )
+
+
+register_filter_adapter_class(django_filters.BooleanFilter, BooleanFilterAdapter)
 
 
 class CaseFilterSet(WagtailFilterSet):
@@ -45,6 +68,19 @@ class CaseFilterSet(WagtailFilterSet):
         method="filter_escalated",
         widget=BooleanRadioSelect,
     )
+    open = django_filters.BooleanFilter(
+        label=_("Open"), method="filter_open", widget=BooleanRadioSelect
+    )
+    bounced = django_filters.BooleanFilter(
+        label=_("Returned more than once"),
+        method="filter_bounced",
+        widget=BooleanRadioSelect,
+    )
+    escalates_soon = django_filters.BooleanFilter(
+        label=_("Escalates to the media within a week"),
+        method="filter_escalates_soon",
+        widget=BooleanRadioSelect,
+    )
 
     class Meta:
         model = Case
@@ -63,6 +99,34 @@ class CaseFilterSet(WagtailFilterSet):
         if value is None:
             return queryset
         return queryset.filter(escalated_at__isnull=not value)
+
+    def filter_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(state__in=OPEN_STATES)
+        return queryset.exclude(state__in=OPEN_STATES)
+
+    def filter_bounced(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(bounce_count__gte=queues.BOUNCED_AT)
+        return queryset.filter(bounce_count__lt=queues.BOUNCED_AT)
+
+    def filter_escalates_soon(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if self.request is None:
+            return queryset.none()
+        # The forecast of the home screen's queue, for whoever lists.
+        with calendar.shared():
+            soon = list(
+                queues.escalating_soon(self.request.user).values_list("pk", flat=True)
+            )
+        if value:
+            return queryset.filter(pk__in=soon)
+        return queryset.exclude(pk__in=soon)
 
 
 def calendar_years():

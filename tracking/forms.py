@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -21,6 +22,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from . import hooks
 from .models import (
+    AcknowledgeUnit,
     Call,
     CallbackMethod,
     CallbackOutcome,
@@ -164,11 +166,31 @@ class AnswerForm(CaseActionForm):
         return {"answer": self.cleaned_data["answer"]}
 
 
+@dataclass(frozen=True)
+class DispatchDeadlines:
+    """The deadlines a dispatch sets if made at ``at``: they follow the case's
+    category (and the working calendar), whichever department is chosen."""
+
+    at: datetime
+    due_at: datetime
+    handling_days: int
+    acknowledge_due_at: datetime
+    acknowledge_limit: int
+    acknowledge_in_hours: bool
+
+
 class DispatchForm(CaseActionForm):
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.filter(is_active=True),
         required=False,
+    )
+    note = forms.CharField(
+        label=_("Note to the department"),
+        help_text=_("Staff only: the department sees it, the public never does."),
+        required=False,
+        max_length=2000,
+        widget=_textarea(),
     )
     browser_required = ("department",)
 
@@ -176,8 +198,25 @@ class DispatchForm(CaseActionForm):
         kwargs.setdefault("initial", {}).setdefault("department", case.department_id)
         super().__init__(*args, case=case, **kwargs)
 
+    def deadlines(self, now: datetime | None = None) -> DispatchDeadlines:
+        """What the dialog tells the officer before they send the case."""
+        now = now or timezone.now()
+        case = self.case
+        category = case.category if case.category_id else Category()
+        return DispatchDeadlines(
+            at=now,
+            due_at=case.deadline_from(now),
+            handling_days=case.handling_days,
+            acknowledge_due_at=case.acknowledge_deadline_from(now),
+            acknowledge_limit=category.acknowledge_limit,
+            acknowledge_in_hours=category.acknowledge_unit == AcknowledgeUnit.HOURS,
+        )
+
     def service_kwargs(self) -> dict:
-        return {"department": self.cleaned_data["department"]}
+        return {
+            "department": self.cleaned_data["department"],
+            "note": self.cleaned_data["note"],
+        }
 
 
 class ReplyForm(CaseActionForm):

@@ -21,6 +21,8 @@ from .redaction import redact, rules_for
 FULFILLED_BY_FORM = {
     "dispatch": {m.has_department},
     "reply": {m.has_response_since_dispatch},
+    # A supervisor may escalate before the threshold, giving a reason in the form.
+    "escalate": {m.escalation_due},
 }
 
 

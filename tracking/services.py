@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django_fsm import ConcurrentTransition
 
 from . import actions, hooks, outbox
@@ -43,6 +43,7 @@ from .models import (
     DepartmentResponse,
     State,
 )
+from .models.timeline import local_day_and_time
 from .signals import case_changed, case_event_recorded
 from .statistics import rollups
 
@@ -53,15 +54,25 @@ CONDITION_MESSAGES = {
     m.has_response_since_dispatch: gettext_lazy(
         "Record the department's response before replying."
     ),
-    m.callback_allows_close: gettext_lazy(
+    m.callback_allows_close: ngettext_lazy(
         "A case is closed after a satisfied callback, or after the citizen could "
-        "not be reached %(tries)s times."
+        "not be reached %(tries)s time.",
+        "A case is closed after a satisfied callback, or after the citizen could "
+        "not be reached %(tries)s times.",
+        "tries",
     ),
     m.callback_dissatisfied: gettext_lazy(
         "A case is reopened only after a dissatisfied callback."
     ),
-    m.overdue_past_threshold: gettext_lazy(
-        "The case is not yet %(days)s working days overdue."
+    m.overdue_past_threshold: ngettext_lazy(
+        "The case is not yet %(days)s working day overdue.",
+        "The case is not yet %(days)s working days overdue.",
+        "days",
+    ),
+    m.escalation_due: ngettext_lazy(
+        "The case is not yet %(days)s working day overdue.",
+        "The case is not yet %(days)s working days overdue.",
+        "days",
     ),
 }
 
@@ -119,12 +130,16 @@ def _check_conditions(locked: Case, name: str) -> None:
     for condition in transition.conditions:
         if not condition(locked):
             message = CONDITION_MESSAGES.get(condition, _("The case is not ready."))
+            # Formatted before str(): a counted message picks its plural form
+            # from the number it is given.
             raise TransitionRefused(
-                str(message)
-                % {
-                    "days": locked.escalation_threshold_days,
-                    "tries": settings.TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE,
-                }
+                str(
+                    message
+                    % {
+                        "days": locked.escalation_threshold_days,
+                        "tries": settings.TRACKING_UNREACHABLE_CALLBACKS_TO_CLOSE,
+                    }
+                )
             )
 
 
@@ -137,8 +152,10 @@ def record_event(
     from_state: str = "",
     to_state: str = "",
     note: str = "",
+    staff_note: str = "",
     public: bool | None = None,
     callback: Callback | None = None,
+    due_at: datetime | None = None,
 ) -> CaseEvent:
     """Write one line of the case's timeline, with the facts the statistics count
     (the department in charge, the limit kept), and count it in the rollups."""
@@ -149,8 +166,10 @@ def record_event(
         from_state=from_state,
         to_state=to_state,
         note=note,
+        staff_note=staff_note,
         public=actions.get(action).public if public is None else public,
         created_at=now,
+        due_at=due_at,
         department_id=case.department_id,
         **_measures(case, action, now),
     )
@@ -195,6 +214,7 @@ def _transition(
     now: datetime | None,
     expect_state: str | None = None,
     note: str = "",
+    staff_note: str = "",
     prepare=None,
     **params,
 ) -> Case:
@@ -223,6 +243,7 @@ def _transition(
                 from_state=from_state,
                 to_state=locked.state,
                 note=note,
+                staff_note=staff_note,
             )
     except ConcurrentTransition:
         raise CaseConflict(
@@ -298,10 +319,15 @@ def case_dispatch(
     case: Case | int,
     user,
     department: Department | None,
+    note: str = "",
     now: datetime | None = None,
     expect_state: str | None = None,
 ) -> Case:
-    """Send the case to a department; its deadline counts working days from now."""
+    """Send the case to a department; its deadline counts working days from now.
+
+    ``note`` is the officer's word to the department (staff only: the public
+    timeline names the department and nothing else).
+    """
     if department is not None and not department.is_active:
         raise InvalidInput(
             _("Department %(name)s is not active.") % {"name": department}
@@ -317,6 +343,7 @@ def case_dispatch(
         now=now,
         prepare=prepare,
         note=department.name if department else "",
+        staff_note=note.strip(),
         expect_state=expect_state,
     )
 
@@ -362,19 +389,41 @@ def case_escalate(
     now: datetime | None = None,
     expect_state: str | None = None,
 ) -> Case:
-    """Hand a case overdue past its threshold to the media (媒体督办).
+    """Hand a case to the media (媒体督办), once.
 
-    ``user=None`` is the system (the escalation scan); a supervisor escalating by
-    hand must give a reason.
+    ``user=None`` is the system (the escalation scan): only a case overdue past its
+    category's threshold. A supervisor (``escalate_case``) may decide earlier, even
+    before the deadline, but must give a reason; the timeline records the decision
+    as theirs. Either way the case gets its Hot Tracking story the same way.
     """
-    if user is not None and not reason.strip():
+    reason = reason.strip()
+    if user is not None and not reason:
         raise InvalidInput(_("A reason is required to escalate a case by hand."))
+
+    def prepare(locked: Case) -> None:
+        if locked.escalated_at is not None:
+            raise TransitionRefused(
+                _("Case %(reference)s was handed to the media already, on %(day)s.")
+                % {
+                    "reference": locked.reference,
+                    "day": local_day_and_time(locked.escalated_at),
+                }
+            )
+        if user is not None:
+            locked.escalation_decided_by = user
+            # The scan makes the stories of its own escalations in the same pass;
+            # a supervisor's gets the same treatment right after the commit.
+            outbox.send(
+                "tracking.escalation.story_for_escalated_case", locked.pk, now=now
+            )
+
     return _transition(
         case,
         "escalate",
         user=user,
         now=now,
-        note=reason.strip(),
+        prepare=prepare,
+        note=reason,
         expect_state=expect_state,
     )
 

@@ -60,6 +60,8 @@ def notify_case_event(event_id: int) -> int:
                 [
                     str(event.action_label),
                     event.note,
+                    event.due_text(),
+                    event.staff_note,
                     f"{settings.WAGTAILADMIN_BASE_URL}/admin/tracking/cases/"
                     f"{event.case_id}/",
                 ],

@@ -393,6 +393,12 @@ def register_hotline_viewsets():
 
 
 @hooks.register("construct_homepage_panels")
-def add_missing_calendar_panel(request, panels):
+def add_hotline_home_panels(request, panels):
+    """Each hotline role's home is its work queues; Wagtail's page panels are
+    left to who edits pages. The missing-calendar banner stays on top."""
+    from .views import home
+
+    home.prune_page_panels(request.user, panels)
     if panel := views.missing_calendar_panel(request.user):
         panels.append(panel)
+    panels.extend(home.home_panels(request.user))

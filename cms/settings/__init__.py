@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "wagtail",
     # After wagtail.admin: newsroom re-wires Wagtail's review e-mails in ready().
     "tracking",
+    "tracking.partners",
     "newsroom",
     "modelcluster",
     "taggit",
@@ -118,6 +119,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                # The masthead's columns, read only where a template shows them.
+                "newsroom.sites.navigation_context",
             ],
         },
     },
@@ -204,6 +207,8 @@ X_FRAME_OPTIONS = "DENY"
 _https = env_bool("DJANGO_HTTPS", False)
 if _https:
     SECURE_SSL_REDIRECT = True
+    # A load balancer probes over plain HTTP: /healthz answers it, not a redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 86400)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
@@ -294,6 +299,15 @@ EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "noreply@8890.local")
+# The mail relay of the SMTP backend.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# Where the file backend writes each message (the run command uses it, so the
+# demo's notifications do not flood its console).
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 # A hung mail relay must fail well inside the outbox's claim on a message (10
 # minutes), or the message would be sent again by the next worker.
 EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
@@ -301,6 +315,10 @@ EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
 # --- Wagtail ------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "8890 News+"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
+# The public site's address (scheme, host and port) in links read outside it: feed
+# items and the sitemap. Unset, the Wagtail site's own hostname and port, which
+# the run command sets to the address it serves.
+NEWSPLUS_PUBLIC_URL = os.environ.get("NEWSPLUS_PUBLIC_URL", "").strip().rstrip("/")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 # Wagtail's search- and reference-index updates run once after the commit of the
@@ -335,7 +353,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, which also records beat's heartbeat
+# for /healthz (cms/beat.py).
+CELERY_BEAT_SCHEDULER = "cms.beat:Scheduler"
+# /healthz reports beat as stale past this many seconds without a heartbeat.
+HEALTHZ_BEAT_MAX_AGE = int(os.environ.get("HEALTHZ_BEAT_MAX_AGE", "120"))
 # With the broker down, a request that queues a notification gives up quickly: the
 # notification is in the outbox already, and its sweep sends it later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -1,6 +1,6 @@
 """Markup typed by citizens or editors reaches feed readers as text, not as HTML.
 
-A case's description (which drafts a story's standfirst) and an editor's own
+A case's title (which drafts a story's headline and standfirst) and an editor's own
 title and standfirst may hold ``<script>``, ``<img onerror>`` or ``<b>``. In the
 RSS ``<description>`` and the Atom ``<summary type="html">`` a reader decodes the
 XML and then renders the result as HTML, so the text must be escaped twice: once
@@ -114,7 +114,7 @@ def stories(db):
         )
 
     # Drafted by the newsroom service from the case: title and standfirst.
-    drafted_case = case(1, title=f"{BOLD}路口拥堵{SCRIPT}", description=TYPED)
+    drafted_case = case(1, title=f"{BOLD}路口拥堵{SCRIPT}{IMG}", description=TYPED)
     svc.case_reply(case=drafted_case.pk, user=user, text=TYPED)
     drafted = publish(story_create_for_case(case=drafted_case, user=user), user)
     # Written by an editor.

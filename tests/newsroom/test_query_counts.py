@@ -53,15 +53,17 @@ NOW = aware(2026, 6, 10, 10)  # mid-year: every story falls in the same year
 # the amount of data. Each includes one query a running process does not make:
 # Wagtail's site root paths, which it keeps in the cache this test clears.
 # The home page's live headline reads two rollups (the calls per day, the cases
-# per month); its columns and the statistics page come in one read.
-HOME_QUERIES = 12
-COLUMN_QUERIES = 14
-STORY_QUERIES = 11
-FOLLOW_UP_QUERIES = 9
-ARTICLE_QUERIES = 6
+# per month). Every page shows the masthead's columns and statistics page, read in
+# one query (newsroom.sites.navigation, kept per process while the home page and
+# the site are unchanged); the home page had read them in two before.
+HOME_QUERIES = 11
+COLUMN_QUERIES = 15
+STORY_QUERIES = 12
+FOLLOW_UP_QUERIES = 10
+ARTICLE_QUERIES = 7
 # The statistics page: one Report (the rollups, open and overdue cases, the
 # department names, and the year's working calendar for the days overdue).
-STATS_QUERIES = 17
+STATS_QUERIES = 18
 
 # Case states a column's stories are in: tracking, replied and resolved ones.
 STATES = ["supervised", "replied", "closed", "in_progress", "supervised"]

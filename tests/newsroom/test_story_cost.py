@@ -8,7 +8,6 @@ production: no test transaction around it.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,7 +18,7 @@ from wagtail.search.models import IndexEntry
 from newsroom.models import HotTrackingPage
 from newsroom.receivers import without_story
 from newsroom.services import story_create_for_case
-from tests.factories import CaseFactory, aware, staff
+from tests.factories import CaseFactory, aware, remake_review_workflows, staff
 from tracking import roles
 from tracking.models import Case, CaseEvent
 from tracking.services import start_story
@@ -93,22 +92,9 @@ def index_writes(queries: list[str]) -> list[str]:
     ]
 
 
-def review_workflow():
-    """The column's review workflow as the data migrations make it (a
-    transactional test has flushed what they made)."""
-    from django.apps import apps
-
-    for module, function in (
-        ("0004_hot_tracking_column_and_review", "create_column_and_workflows"),
-        ("0006_editor_writing_task", "add_editor_task"),
-    ):
-        migration = importlib.import_module(f"newsroom.migrations.{module}")
-        getattr(migration, function)(apps, None)
-
-
 @pytest.fixture
 def newsroom(hot_tracking_site):
-    review_workflow()
+    remake_review_workflows()
     staff(roles.EDITORS, email="editor@example.com")
     staff(roles.CHIEF_EDITORS, email="chief@example.com")
     # The year's first story makes its index page: not what is measured here.

@@ -117,8 +117,8 @@ def test_an_editor_writes_the_draft_and_submits_it_for_review(client, editor, st
     assert page.live is False
     state = page.current_workflow_state
     assert state.status == WorkflowState.STATUS_IN_PROGRESS
-    assert state.workflow.name == "Hot Tracking review"
-    assert state.current_task_state.task.name == "Chief editor approval"
+    assert state.workflow.name == "热点追踪审稿"
+    assert state.current_task_state.task.name == "主编审批"
     revision = page.latest_revision
     assert revision.user == editor
     assert revision.as_object().title == "五湖路口为何久堵不疏"
@@ -144,7 +144,7 @@ def test_an_editor_may_not_approve_for_the_chief_editors(client, editor, story):
     page = fresh(story)
     assert page.live is False
     assert page.current_workflow_state.status == WorkflowState.STATUS_IN_PROGRESS
-    assert page.current_workflow_task_state.task.name == "Chief editor approval"
+    assert page.current_workflow_task_state.task.name == "主编审批"
     assert page.current_workflow_task_state.status == TaskState.STATUS_IN_PROGRESS
 
 

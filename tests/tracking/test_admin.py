@@ -35,6 +35,7 @@ from tests.factories import (
     officer,
     supervisor,
 )
+from tracking import roles
 from tracking import services as svc
 from tracking.models import (
     CalendarYear,
@@ -899,7 +900,7 @@ def test_a_department_still_used_by_cases_is_not_deleted():
 
 def test_the_group_editor_offers_the_case_permissions():
     admin = get_user_model().objects.create_superuser("root", "root@example.org", "x")
-    group = Group.objects.get(name="Case officers")
+    group = Group.objects.get(name=roles.CASE_OFFICERS)
 
     response = client_for(admin).get(
         reverse("wagtailusers_groups:edit", args=[group.pk])

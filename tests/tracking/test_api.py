@@ -929,12 +929,33 @@ def test_closing_without_a_callback_is_a_409(desk):
     assert "callback" in body["detail"]
 
 
-def test_escalating_before_the_threshold_is_a_409(calendar_2026, pinned_time):
+def test_a_supervisor_may_escalate_before_the_threshold(calendar_2026, pinned_time):
     case = case_in_state(
         State.DISPATCHED,
         is_efficiency=True,
         dispatched_at=NOW - timedelta(days=3),
         due_at=NOW - timedelta(hours=1),
+    )
+
+    response = post(
+        client_for(supervisor()),
+        case_url(case, "transitions/escalate/"),
+        {"reason": "超期"},
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == State.SUPERVISED
+
+
+def test_escalating_a_case_handed_to_the_media_before_is_a_409(
+    calendar_2026, pinned_time
+):
+    case = case_in_state(
+        State.REOPENED,
+        is_efficiency=True,
+        dispatched_at=NOW - timedelta(days=30),
+        due_at=NOW + timedelta(days=3),
+        escalated_at=NOW - timedelta(days=20),
     )
 
     refused(

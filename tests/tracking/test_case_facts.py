@@ -263,12 +263,16 @@ def test_a_notice_that_raises_does_not_stop_the_other_notices(monkeypatch, caplo
 def test_a_story_made_by_the_scan_is_recorded_like_one_made_by_hand(hot_tracking_site):
     by_scan = overdue_complaint()
     scan_overdue(now=NOW)
-    by_hand = overdue_complaint()
-    svc.case_escalate(case=by_hand, user=supervisor(), reason="逾期", now=NOW)
-    HotTrackingPage.objects.filter(case=by_hand).delete()  # as if the hook failed
+    # A supervisor's escalation gets its story right after the commit, as the
+    # scan's does; asking for it again returns that story and records nothing.
+    by_supervisor = overdue_complaint()
+    svc.case_escalate(case=by_supervisor, user=supervisor(), reason="逾期", now=NOW)
+    svc.case_request_story(case=by_supervisor.pk, user=supervisor(), now=NOW)
+    # Escalated while no newsroom made stories: the supervisor asks for it.
+    by_hand = overdue_complaint(state=State.SUPERVISED, escalated_at=NOW)
     svc.case_request_story(case=by_hand.pk, user=supervisor(), now=NOW)
 
-    for case in (by_scan, by_hand):
+    for case in (by_scan, by_supervisor, by_hand):
         story = HotTrackingPage.objects.get(case=case)
         event = CaseEvent.objects.get(case=case, action="story")
         assert (event.public, event.note) == (False, story.title)

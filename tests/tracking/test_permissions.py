@@ -314,16 +314,16 @@ OFFICER_PERMS = {
     "record_callback",
 }
 EXPECTED_GROUP_PERMS = {
-    "Case officers": OFFICER_PERMS,
-    "Supervisors": OFFICER_PERMS | {"escalate_case", "extend_deadline"},
-    "Department liaisons": {
+    str(roles.CASE_OFFICERS): OFFICER_PERMS,
+    str(roles.SUPERVISORS): OFFICER_PERMS | {"escalate_case", "extend_deadline"},
+    str(roles.DEPARTMENT_LIAISONS): {
         "view_case",
         "acknowledge_case",
         "return_case",
         "reply_case",
     },
-    "Editors": set(),
-    "Chief editors": set(),
+    str(roles.EDITORS): set(),
+    str(roles.CHIEF_EDITORS): set(),
 }
 
 

@@ -73,17 +73,28 @@ HOLIDAY_NAMES = {
 MAKE_UP_WORKDAY = "调休上班"
 
 
+_HOLIDAY_NAMES_FOLDED = {
+    english.casefold(): chinese for english, chinese in HOLIDAY_NAMES.items()
+}
+
+
 def chinese_name(name: str, *, workday: bool) -> str:
-    """The name to store for a day: chinesecalendar's English holiday names in
-    Chinese, a make-up workday after its holiday; other names as they are."""
+    """The name to store for a day: English holiday names (chinesecalendar's, or a
+    CSV file's in any case and spacing) in Chinese, a make-up workday after its
+    holiday; other names as they are."""
     name = name.strip()
-    chinese = HOLIDAY_NAMES.get(name)
+    folded = " ".join(name.split()).casefold()
+    chinese = _HOLIDAY_NAMES_FOLDED.get(folded)
     if chinese is None:
-        try:
-            # A holiday a newer chinesecalendar knows and this table does not.
-            chinese = chinese_calendar.Holiday(name).chinese
-        except ValueError:
-            chinese = None
+        # A holiday a newer chinesecalendar knows and this table does not.
+        chinese = next(
+            (
+                holiday.chinese
+                for holiday in chinese_calendar.Holiday
+                if holiday.value.casefold() == folded
+            ),
+            None,
+        )
     if chinese is not None:
         return chinese + MAKE_UP_WORKDAY if workday else chinese
     if workday and not name:
@@ -111,9 +122,7 @@ def chinesecalendar_years() -> frozenset[int]:
 
 
 @cache
-def _statutory(
-    year: int, *, observed: bool
-) -> tuple[frozenset[date], frozenset[date]]:
+def _statutory(year: int, *, observed: bool) -> tuple[frozenset[date], frozenset[date]]:
     # Heavy (about 0.3 s to import): only a year that no source has needs it.
     import holidays
 

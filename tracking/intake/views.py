@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 from .. import ratelimits, selectors, services
 from ..exceptions import CaseError
 from ..models import Channel, State
+from ..partners.selectors import service_records_for_lookup
 from .forms import HONEYPOT, LookupForm, ReportForm
 
 SESSION_REFERENCE = "tracking_intake_reference"
@@ -220,5 +221,10 @@ def progress(request):
     return render(
         request,
         "tracking/intake/progress.html",
-        {"form": LookupForm(), "progress": selectors.case_progress(case)},
+        {
+            "form": LookupForm(),
+            "progress": selectors.case_progress(case),
+            # The partners' service records of this case only, redacted.
+            "service_records": service_records_for_lookup(case),
+        },
     )

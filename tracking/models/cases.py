@@ -181,6 +181,15 @@ def overdue_past_threshold(case: Case) -> bool:
     return case.is_overdue_for_escalation(case.clock())
 
 
+def escalation_due(case: Case) -> bool:
+    """Not handed to the media yet, and overdue past the threshold (the scan's
+    rule) or a supervisor's decision: the escalation service names the supervisor
+    on the case it is escalating only after checking their permission and their
+    reason."""
+    decided = getattr(case, "escalation_decided_by", None) is not None
+    return case.escalated_at is None and (decided or overdue_past_threshold(case))
+
+
 class Case(ConcurrentTransitionMixin, models.Model):
     reference = models.CharField(_("reference number"), max_length=24, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -384,6 +393,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
             and self.working_days_overdue(now) >= self.escalation_threshold_days
         )
 
+    def may_be_escalated_by_hand(self) -> bool:
+        """A case a supervisor may hand to the media now, before the scan would:
+        one a department owes an answer on, not handed over yet."""
+        return self.state in ESCALATABLE_STATES and self.escalated_at is None
+
     def escalates_at(self) -> datetime | None:
         """When the overdue scan will hand this case to the media if nothing
         happens: the close of the working day on which it has been overdue by its
@@ -488,18 +502,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=list(ESCALATABLE_STATES),
         target=State.SUPERVISED,
-        conditions=[overdue_past_threshold],
+        conditions=[escalation_due],
         permission=_role("escalate_case"),
     )
     def escalate(self):
-        """Hand an overdue case to the newspaper's Hot Tracking column (媒体督办).
+        """Hand a case to the newspaper's Hot Tracking column (媒体督办): overdue
+        past its threshold, or earlier by a supervisor's decision.
 
         What the paper reports stays as it was now: the deadline in force and the
-        working days it was overdue, whatever later extends or restarts it.
+        working days it was overdue (0 when a supervisor acts before the deadline
+        passes), whatever later extends or restarts it.
         """
         now = self.clock()
         self.escalated_at = now
-        if self.is_overdue(now):
+        if self.due_at is not None:
             self.escalated_due_at = self.due_at
             self.escalated_days_overdue = self.working_days_overdue(now)
 

@@ -7,9 +7,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext_lazy as _
 
 from .. import actions
+from ..calendar import local_zone
+
+# How a warning or a reminder names the deadline it is about (its ``due_at``).
+DUE_SENTENCES = {
+    "acknowledge_warning": _("To be acknowledged by %(time)s"),
+    "warning": _("To be completed by %(time)s"),
+    "reminder": _("Was due to be completed by %(time)s"),
+}
 
 
 class CaseEventQuerySet(models.QuerySet):
@@ -38,6 +47,9 @@ class CaseEvent(models.Model):
     from_state = models.CharField(_("from state"), max_length=20, blank=True)
     to_state = models.CharField(_("to state"), max_length=20, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # What staff wrote for staff (the officer's note to the department on a
+    # dispatch): never on a public timeline, feed or API, whatever ``public`` says.
+    staff_note = models.TextField(_("internal note"), blank=True)
     public = models.BooleanField(_("public"), default=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     # Facts the statistics count, as they were when the event happened: the
@@ -55,6 +67,9 @@ class CaseEvent(models.Model):
     working_days = models.PositiveSmallIntegerField(
         _("working days taken"), null=True, blank=True
     )
+    # For a warning or a reminder: the deadline it is about (when the case was
+    # due), as against ``created_at``, when the scan noticed.
+    due_at = models.DateTimeField(_("was due"), null=True, blank=True)
 
     objects = CaseEventQuerySet.as_manager()
 
@@ -79,6 +94,20 @@ class CaseEvent(models.Model):
     def action_label(self):
         return actions.get(self.action).label
 
+    def due_text(self) -> str:
+        """The deadline a warning or reminder is about, in the active language:
+        "应于 12月3日 17:30 签收" (empty for other events)."""
+        sentence = DUE_SENTENCES.get(self.action)
+        if sentence is None or self.due_at is None:
+            return ""
+        return str(sentence) % {"time": local_day_and_time(self.due_at)}
+
+
+def local_day_and_time(value) -> str:
+    """ "12月3日 17:30": the day and time of ``value`` in the hotline's zone, the
+    day as the active language writes a month and day."""
+    local = timezone.localtime(value, local_zone())
+    return f"{date_format(local, 'MONTH_DAY_FORMAT')} {time_format(local, 'H:i')}"
 
 
 class ResponseChannel(models.TextChoices):

@@ -7,6 +7,7 @@ service, and turn its refusal into a message. No view changes a case itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -20,14 +21,16 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin import messages
+from wagtail.admin.utils import get_user_display_name
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from .. import actions, hooks
+from ..calendar import local_zone
 from ..duplicates import caller_history, may_see_caller_history, possible_duplicates
 from ..exceptions import CaseError, CasePermissionDenied
 from ..forms import CaseActionForm, error_text, format_duration
-from ..models import MERGEABLE_STATES, Case, State
+from ..models import MERGEABLE_STATES, Case, CaseEvent, State, may_act_on
 from ..selectors import available_transitions
 
 CASE_URL_NAMESPACE = "tracking_cases"
@@ -75,11 +78,30 @@ class CaseAction:
         return self.form.has_input_fields
 
 
+def may_escalate_by_hand(case: Case, user) -> bool:
+    """A supervisor may hand the case to the media before the scan would."""
+    return (
+        case.may_be_escalated_by_hand()
+        and user.has_perm("tracking.escalate_case")
+        and may_act_on(case, user)
+    )
+
+
+def offered_transitions(case: Case, user) -> list[str]:
+    """The transitions the page offers: those django-fsm allows now, and the
+    escalation a supervisor may decide on before the threshold (their reason,
+    asked for by the form, is what the rule wants)."""
+    names = set(available_transitions(case, user))
+    if may_escalate_by_hand(case, user):
+        names.add("escalate")
+    return [name for name in actions.transition_names() if name in names]
+
+
 def case_actions(case: Case, user) -> list[CaseAction]:
     """The buttons on the case page: forward steps first, then the others."""
     offered = [
         (actions.get(name), case_url(case, "transition", name))
-        for name in available_transitions(case, user)
+        for name in offered_transitions(case, user)
     ]
     offered += [
         (action, case_url(case, action.url_name))
@@ -91,6 +113,115 @@ def case_actions(case: Case, user) -> list[CaseAction]:
 
 
 # --- the case page -----------------------------------------------------------------
+
+
+@dataclass
+class Stamp:
+    """When something happened to the case, as its timeline tells it.
+
+    After a reopen the page shows the current round's instant, labelled so
+    (``this_round``); when the current round has none yet, ``pending`` says so and
+    ``previous`` is the instant of the round before. ``remark`` explains a gap the
+    timeline explains (never acknowledged: the department replied directly), of
+    the current round or, with ``pending``, of the round before.
+    """
+
+    at: datetime | None = None
+    this_round: bool = False
+    pending: str = ""
+    previous: datetime | None = None
+    remark: str = ""
+
+
+# The events behind each instant on the case page that a reopen starts anew.
+ROUND_EVENTS = {
+    "dispatched_at": ("dispatch",),
+    "acknowledged_at": ("acknowledge",),
+    "replied_at": ("reply", "answer"),
+}
+
+
+def _last(events: list[CaseEvent], names, before: datetime | None = None):
+    found = [
+        e
+        for e in events
+        if e.action in names and (before is None or e.created_at < before)
+    ]
+    return found[-1] if found else None
+
+
+def _unacknowledged_remark(events: list[CaseEvent], since) -> str:
+    """Why a dispatch has no acknowledgement, if the timeline says why."""
+    if since is None:
+        return ""
+    after = [e.action for e in events if e.created_at >= since.created_at]
+    if "reply" in after:
+        return _("the department replied without acknowledging it")
+    if "return_case" in after:
+        return _("the department returned it without acknowledging it")
+    if "escalate" in after:
+        return _("it went to the media before it was acknowledged")
+    return ""
+
+
+def case_stamps(case: Case, events: list[CaseEvent]) -> dict[str, Stamp]:
+    """The instants of the case page's handling facts, in agreement with the
+    timeline (``events``, oldest first): the case's fields are those of the
+    current round, which a reopen starts; the events keep the earlier rounds."""
+    reopen = _last(events, ("reopen",))
+    pending = {
+        "dispatched_at": _("not dispatched again since the reopen"),
+        "acknowledged_at": _("not acknowledged since the reopen"),
+        "replied_at": _("no reply since the reopen"),
+    }
+    stamps = {}
+    for field, names in ROUND_EVENTS.items():
+        value = getattr(case, field)
+        if reopen is None:
+            stamps[field] = Stamp(at=value)
+        elif value is not None and value >= reopen.created_at:
+            stamps[field] = Stamp(at=value, this_round=True)
+        else:
+            before = _last(events, names, before=reopen.created_at)
+            stamps[field] = Stamp(
+                pending=pending[field],
+                previous=before.created_at if before else None,
+            )
+    acknowledged = stamps["acknowledged_at"]
+    if acknowledged.at is None and acknowledged.previous is None:
+        dispatch = _last(
+            events, ("dispatch",), before=reopen.created_at if reopen else None
+        )
+        acknowledged.remark = _unacknowledged_remark(events, dispatch)
+    return stamps
+
+
+def escalation_forecast(case: Case, now: datetime) -> dict | None:
+    """What the page says about the media: when the scan will hand the case over
+    if nothing happens, or that it will not by itself (None: nothing to say)."""
+    if not case.may_be_escalated_by_hand():
+        return None
+    at = case.escalates_at()
+    if at is None:
+        return {"automatic": False}
+    return {
+        "automatic": True,
+        "at": at,
+        "day": date_format(timezone.localtime(at, local_zone()), "MONTH_DAY_FORMAT"),
+        "passed": at <= now,
+    }
+
+
+def escalation_decision(case: Case, event: CaseEvent) -> str:
+    """The timeline's words for a supervisor's escalation: their decision, early
+    when it came before the threshold."""
+    if event.action != "escalate" or event.actor is None:
+        return ""
+    values = {"name": get_user_display_name(event.actor), "reason": event.note}
+    days = case.escalated_days_overdue
+    if days is not None and days < case.escalation_threshold_days:
+        return _("%(name)s escalated it ahead of the threshold: %(reason)s") % values
+    return _("%(name)s decided to escalate it: %(reason)s") % values
 
 
 def calls_of(case: Case) -> list:
@@ -138,6 +269,8 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
         for event in events:
             event.from_state_label = states.get(event.from_state, event.from_state)
             event.to_state_label = states.get(event.to_state, event.to_state)
+            event.decision = escalation_decision(case, event)
+            event.due_line = event.due_text()
         user = self.request.user
         # Read before the buttons: the merge form offers the likeliest one.
         case.possible_duplicates = (
@@ -151,6 +284,8 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
             citizen=citizen,
             is_overdue=case.is_overdue(now),
             working_days_overdue=case.working_days_overdue(now),
+            stamps=case_stamps(case, events),
+            escalation=escalation_forecast(case, now),
             possible_duplicates=case.possible_duplicates,
             caller_history=(
                 caller_history(citizen.phone, user=user, exclude_case=case)

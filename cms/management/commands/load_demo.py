@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tracking import roles
@@ -166,6 +167,28 @@ CASES = [
         citizen=svc.CitizenData("褚明", "13905310008", ""),
     ),
     DemoCase(
+        "光明路公交站台顶棚破损漏雨",
+        "光明路公交站台顶棚破了几个洞，下雨天候车的市民只能站在雨里。",
+        "complaint", "交通设施", ["accept", "dispatch", "acknowledge", "escalate"],
+        days_ago=20, is_efficiency=True, location="光明路公交站",
+        citizen=svc.CitizenData("林静", "13905310015", "光明路21号"),
+    ),
+    DemoCase(
+        "学校门口缺少减速带",
+        "实验小学门口车速快，上下学时段孩子过马路很危险，希望设置减速带。",
+        "help", "交通设施", ["accept", "dispatch", "acknowledge"],
+        days_ago=7, location="实验小学门口",
+        citizen=svc.CitizenData("何平", "13905310016", ""),
+    ),
+    DemoCase(
+        "桥下人行道塌陷无人认领",
+        "河西桥下人行道塌陷一个坑，住建局和城管局互相推诿，至今无人处理。",
+        "complaint", "道路建设",
+        ["accept", "dispatch", "return_case", "dispatch", "return_case"],
+        days_ago=9, location="河西桥下",
+        citizen=svc.CitizenData("许亮", "13905310017", ""),
+    ),
+    DemoCase(
         "咨询明天是否停水",
         "想知道明天东城区是否停水。",
         "consultation", "供水服务", [], days_ago=0,
@@ -224,12 +247,83 @@ class Command(BaseCommand):
         from ._demo_newsroom import load_newsroom
 
         pages = load_newsroom(users)
+        pages += self._newsroom_queues(users)
+        from tracking.partners import demo as partners_demo
+
+        partners_demo.load(self.stdout)
         self.stdout.write(f"Demo data ready ({created} new cases, {pages} new pages).")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, dept, _name in USERS:
             where = f" — {dept}" if dept else ""
             self.stdout.write(f"  {username:<13} {role}{where}")
         self.stdout.write(f"  {'admin':<13} superuser")
+
+    def _newsroom_queues(self, users) -> int:
+        """Something in every newsroom queue: a story passed on to the chief
+        editors, a story whose case moved since it ran, a scheduled article."""
+        from wagtail.models import PageLogEntry
+
+        from newsroom.models import (
+            ArticlePage,
+            ColumnPage,
+            HotTrackingPage,
+            YearIndexPage,
+        )
+        from newsroom.services import story_create_for_case
+
+        editor, chief = users["editor"], users["chief"]
+        # The editors have written the bus-shelter story and passed it on.
+        case = Case.objects.filter(title="光明路公交站台顶棚破损漏雨").first()
+        story = None
+        if case is not None and case.escalated_at is not None:
+            story = story_create_for_case(case=case, user=users["supervisor"])
+        state = story.current_workflow_state if story else None
+        task_state = state.current_task_state if state else None
+        if task_state and editor.groups.filter(
+            pk__in=task_state.task.specific.groups.all()
+        ).exists():
+            story.standfirst = "光明路公交站台顶棚破损漏雨，市民投诉后逾期未修。"
+            story.save_revision(user=editor)
+            task_state.task.specific.on_action(task_state, editor, "approve")
+        # The demo's stories ran once, the evening their case was handed over
+        # (load_newsroom dates that run): their last publication is that one.
+        for story in HotTrackingPage.objects.live().filter(
+            first_published_at__lt=F("last_published_at")
+        ):
+            if (
+                PageLogEntry.objects.filter(
+                    page_id=story.pk, action="wagtail.publish"
+                ).count()
+                == 1
+            ):
+                HotTrackingPage.objects.filter(pk=story.pk).update(
+                    last_published_at=story.first_published_at
+                )
+        # Next month's community visit, approved to go live in two days.
+        if ArticlePage.objects.filter(slug="next-community-visit").exists():
+            return 0
+        column = ColumnPage.objects.filter(slug="community-visits").first()
+        index = (
+            YearIndexPage.objects.child_of(column)
+            .filter(year=timezone.localdate().year)
+            .first()
+            if column
+            else None
+        )
+        if index is None:
+            return 0
+        article = ArticlePage(
+            title="社区月月进：下周走进东方小区",
+            slug="next-community-visit",
+            standfirst="8890平台的便民服务队、健康服务队下周走进东方小区。",
+            live=False,
+            go_live_at=timezone.now() + timedelta(days=2),
+        )
+        index.add_child(instance=article)
+        # Published with a future go-live time: Wagtail schedules it, and the
+        # scheduler publishes it when its time comes.
+        article.save_revision(user=editor).publish(user=chief)
+        return 1
 
     def _calendar(self):
         # The migrations import every year chinesecalendar knows; a package that
@@ -286,7 +380,9 @@ class Command(BaseCommand):
                 )
             result[username] = User.objects.get(pk=user.pk)
         if not User.objects.filter(username="admin").exists():
-            User.objects.create_superuser("admin", "admin@8890.invalid", DEMO_PASSWORD)
+            User.objects.create_superuser(
+                "admin", "admin@8890.invalid", DEMO_PASSWORD, first_name="系统管理员"
+            )
         return result
 
     def _case(self, demo: DemoCase, categories, departments, users):

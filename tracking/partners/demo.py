@@ -1,0 +1,262 @@
+"""Demo partners and service orders (called by ``load_demo``; idempotent).
+
+Partners as the source article has them: 20-odd service providers, several of
+them masters with a disability employed through the platform, and the
+waterproofing master whose service record now lists every material (一目了然).
+Orders go to the demo's help requests, and to a few help requests of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .. import services as case_services
+from ..calendar import local_zone
+from ..models import Case, Kind, State
+from . import services
+from .models import LineKind, Partner, Trade
+from .services import LineData
+
+# name, trades, area, joined (days ago), master with a disability, contact
+PARTNERS = [
+    ("应师傅防水", ["防水"], "城区", 900, False, ("应周杨", "13905320001")),
+    ("巧手水电维修", ["水电维修"], "城区、开发区", 1000, True, ("李建", "13905320002")),
+    ("光明开锁换锁", ["开锁"], "城区", 600, True, ("王亮", "13905320003")),
+    ("暖心搬运安装", ["搬运", "家具安装"], "全市", 400, False, ("赵刚", "13905320004")),
+    ("匠心家电维修", ["家电维修"], "城区", 300, True, ("陈伟", "13905320005")),
+]
+
+M, L = LineKind.MATERIAL, LineKind.LABOUR
+
+
+@dataclass
+class DemoOrder:
+    case_title: str
+    partner: str
+    days_ago: int  # the appointment's day, before today (negative: ahead)
+    window: tuple[int, int] = (9, 11)
+    lines: list[tuple] = field(default_factory=list)
+    service_done: str = ""
+    late_minutes: int | None = None  # completed this long after the window ends
+    rating: int | None = None
+    comment: str = ""
+
+
+# Help requests the demo adds for its partners: title, description, citizen.
+OWN_CASES = [
+    (
+        "卫生间漏水到楼下",
+        "卫生间防水层老化，洗澡后楼下天花板渗水。",
+        case_services.CitizenData("周桂英", "13905320101", "金色港湾小区2号楼301"),
+    ),
+    (
+        "家门钥匙丢失，老人进不了门",
+        "老人外出回来钥匙丢了，进不了家门。",
+        case_services.CitizenData("吴老伯", "13905320102", "安居苑小区6号楼"),
+    ),
+    (
+        "防盗门锁芯坏了",
+        "防盗门锁芯转不动，希望尽快换锁。",
+        case_services.CitizenData("郑阿姨", "13905320103", "龙域天城小区"),
+    ),
+    (
+        "单元门锁坏了关不上",
+        "单元门的锁坏了，晚上关不上，不安全。",
+        case_services.CitizenData("冯先生", "13905320104", "九铃华府小区"),
+    ),
+]
+
+ORDERS = [
+    DemoOrder(
+        "卫生间漏水到楼下",
+        "应师傅防水",
+        6,
+        lines=[
+            (M, "聚氨酯防水涂料", "千克", "6", "28.00"),
+            (M, "防水卷材", "米", "4.5", "33.00"),
+            (M, "堵漏王", "千克", "1.5", "12.00"),
+            (L, "拆除旧砖、铺设防水层", "小时", "5", "60.00"),
+            (L, "闭水试验", "次", "1", "0.00"),
+        ],
+        service_done="拆除卫生间地砖，重做防水层，闭水试验48小时无渗漏后恢复地砖。",
+        rating=5,
+        comment="每项材料都写得清清楚楚，放心。",
+    ),
+    DemoOrder(
+        "自来水水压低，高层住户用水困难",
+        "巧手水电维修",
+        0,
+        window=(8, 10),
+        lines=[
+            (M, "家用增压泵", "台", "1", "458.00"),
+            (M, "PPR水管 25mm", "米", "3.5", "9.80"),
+            (L, "安装调试", "小时", "1.5", "80.00"),
+        ],
+        service_done="为12楼住户加装增压泵，用水恢复正常；总管压力问题已转供水部门。",
+        rating=4,
+    ),
+    DemoOrder("捐赠护理床给有需要的家庭", "暖心搬运安装", -2, window=(14, 16)),
+    DemoOrder(
+        "家门钥匙丢失，老人进不了门",
+        "光明开锁换锁",
+        40,
+        lines=[(L, "上门开锁", "次", "1", "50.00")],
+        service_done="核实身份后开锁。",
+        late_minutes=90,
+        rating=2,
+        comment="等了很久。",
+    ),
+    DemoOrder(
+        "防盗门锁芯坏了",
+        "光明开锁换锁",
+        20,
+        lines=[(M, "C级锁芯", "个", "1", "180.00"), (L, "换锁", "次", "1", "40.00")],
+        service_done="更换C级锁芯。",
+        late_minutes=30,
+        rating=1,
+        comment="价格比说好的高。",
+    ),
+    DemoOrder(
+        "单元门锁坏了关不上",
+        "光明开锁换锁",
+        5,
+        lines=[
+            (M, "单元门电控锁", "个", "1", "260.00"),
+            (L, "安装", "次", "1", "60.00"),
+        ],
+        service_done="更换单元门电控锁。",
+        rating=2,
+        comment="态度一般。",
+    ),
+]
+
+
+def _at(day, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=local_zone())
+
+
+def _partners() -> dict[str, Partner]:
+    today = timezone.localdate()
+    result = {}
+    for name, trades, area, joined, disabled, (contact, phone) in PARTNERS:
+        partner, created = Partner.objects.get_or_create(
+            name=name,
+            defaults={
+                "service_area": area,
+                "joined_on": today - timedelta(days=joined),
+                "master_has_disability": disabled,
+                "contact_name": contact,
+                "contact_phone": phone,
+            },
+        )
+        if created:
+            partner.trades.set(
+                [Trade.objects.get_or_create(name=trade)[0] for trade in trades]
+            )
+        result[name] = partner
+    return result
+
+
+def _own_cases(user) -> None:
+    now = timezone.now()
+    for n, (title, description, citizen) in enumerate(OWN_CASES):
+        if Case.objects.filter(title=title).exists():
+            continue
+        at = now - timedelta(days=45 - 10 * n)
+        # Like every demo case, it came in by phone: its call is in the call log.
+        call = case_services.call_register(
+            user=user,
+            caller_phone=citizen.phone,
+            outcome="answered",
+            note=title,
+            duration_seconds=180,
+            received_at=at - timedelta(minutes=5),
+        )
+        case = case_services.case_register(
+            call=call,
+            kind=Kind.HELP,
+            title=title,
+            description=description,
+            citizen=citizen,
+            user=user,
+            now=at,
+        )
+        case_services.case_accept(case=case.pk, user=user, now=at)
+
+
+def _order(demo: DemoOrder, partners, user) -> bool:
+    case = (
+        Case.objects.filter(title=demo.case_title, kind=Kind.HELP)
+        .exclude(state__in=[State.REJECTED, State.WITHDRAWN, State.MERGED])
+        .first()
+    )
+    if case is None or case.service_orders.exists():
+        return False
+    now = timezone.now()
+    day = timezone.localdate() - timedelta(days=demo.days_ago)
+    start, end = _at(day, demo.window[0]), _at(day, demo.window[1])
+    with transaction.atomic():
+        order = services.order_create(
+            case=case,
+            partner=partners[demo.partner],
+            appointment_start=start,
+            appointment_end=end,
+            user=user,
+            now=min(now, start - timedelta(days=1)),
+        )
+        if demo.service_done:
+            done_at = (
+                end + timedelta(minutes=demo.late_minutes)
+                if demo.late_minutes
+                else start + (end - start) / 2
+            )
+            done_at = min(done_at, now)
+            services.order_record(
+                order=order,
+                lines=[
+                    LineData(
+                        kind=kind,
+                        description=text,
+                        unit=unit,
+                        quantity=Decimal(quantity),
+                        unit_price=Decimal(price),
+                    )
+                    for kind, text, unit, quantity, price in demo.lines
+                ],
+                service_done=demo.service_done,
+                completed_at=done_at,
+                user=user,
+            )
+            if demo.rating:
+                services.order_rate(
+                    order=order,
+                    rating=demo.rating,
+                    comment=demo.comment,
+                    user=user,
+                    now=min(done_at + timedelta(days=1), now),
+                )
+    return True
+
+
+def load(stdout=None) -> int:
+    """Make the demo partners and their orders; returns the orders made."""
+    user = get_user_model().objects.filter(username="officer").first()
+    if user is None:
+        if stdout:
+            stdout.write("Partners demo skipped: no demo officer (run load_demo).")
+        return 0
+    with transaction.atomic():
+        partners = _partners()
+        _own_cases(user)
+    made = sum(_order(demo, partners, user) for demo in ORDERS)
+    if stdout:
+        stdout.write(
+            f"Partners demo ready ({len(partners)} partners, {made} new orders)."
+        )
+    return made

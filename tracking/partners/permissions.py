@@ -1,0 +1,39 @@
+"""What each hotline role may do with partners and their service orders.
+
+:mod:`tracking.roles` gives the role groups these (``ROLE_PERMISSIONS``): case
+officers and supervisors refer help requests and keep the service records;
+supervisors also keep the list of partners and their trades.
+"""
+
+OFFICER = [
+    ("partners", "view_partner"),
+    ("partners", "view_trade"),
+    ("partners", "view_serviceorder"),
+    ("partners", "add_serviceorder"),
+    ("partners", "change_serviceorder"),
+    ("partners", "view_partnerflag"),
+    ("partners", "view_homevisitsample"),
+    ("partners", "view_homevisit"),
+    ("partners", "change_homevisit"),
+    ("partners", "add_visitoptout"),
+    ("partners", "view_visitoptout"),
+]
+
+SUPERVISOR = [
+    *OFFICER,
+    ("partners", "add_partner"),
+    ("partners", "change_partner"),
+    ("partners", "add_trade"),
+    ("partners", "change_trade"),
+    ("partners", "add_homevisitsample"),
+]
+
+# Whoever may see a partner's contact (a phone, an address): staff who refer.
+VIEW_CONTACT = "partners.view_partner"
+
+# A partner's own login (optional): its own orders, to keep their records.
+PARTNER = [
+    ("wagtailadmin", "access_admin"),
+    ("partners", "view_serviceorder"),
+    ("partners", "change_serviceorder"),
+]
