@@ -69,7 +69,8 @@ def test_the_broker_down_is_503(client, monkeypatch):
 
     beat.record_heartbeat()
     # A port nothing listens on: the real connection attempt fails.
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    for name in ("broker_url", "broker_write_url"):
+        monkeypatch.setattr(app.conf, name, "redis://127.0.0.1:9/0")
     response, body = health(client)
     assert response.status_code == 503
     assert body["checks"]["broker"]["ok"] is False
