@@ -49,7 +49,9 @@ STATUS_STATES = {
     StoryStatus.RESOLVED: (State.CLOSED, State.WITHDRAWN),
 }
 STATUS_STATES[StoryStatus.TRACKING] = tuple(
-    s for s in State if s not in STATUS_STATES[StoryStatus.REPLIED]
+    s
+    for s in State
+    if s not in STATUS_STATES[StoryStatus.REPLIED]
     and s not in STATUS_STATES[StoryStatus.RESOLVED]
 )
 
@@ -199,7 +201,9 @@ def print_query(request) -> list[tuple[str, str]]:
 class PrintEditionMixin(models.Model):
     print_date = models.DateField(_("print edition date"), null=True, blank=True)
     print_page = models.CharField(
-        _("print page (版面)"), max_length=20, blank=True,
+        _("print page (版面)"),
+        max_length=20,
+        blank=True,
         help_text=_("For example A03."),
     )
 
@@ -284,12 +288,25 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
 
     intro = RichTextField(_("introduction"), blank=True)
     is_hot_tracking = models.BooleanField(
-        _("Hot Tracking column"), default=False,
+        _("Hot Tracking column"),
+        default=False,
         help_text=_("Escalated cases get their story drafts in this column."),
+    )
+    lists_community_visits = models.BooleanField(
+        _("lists community visit days"),
+        default=False,
+        help_text=_(
+            "Show the upcoming and past community visit days (社区月月进) "
+            "above the column's articles."
+        ),
     )
 
     content_panels = [*Page.content_panels, "intro"]
-    settings_panels = [*Page.settings_panels, "is_hot_tracking"]
+    settings_panels = [
+        *Page.settings_panels,
+        "is_hot_tracking",
+        "lists_community_visits",
+    ]
     subpage_types = ["newsroom.YearIndexPage"]
     parent_page_types = ["newsroom.HomePage"]
 
@@ -328,6 +345,8 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         return pages
 
     def cache_tags(self):
+        # A column listing the community visit days is invalidated through its
+        # own page tag when a visit changes (newsroom.receivers).
         return {*super().cache_tags(), cache.LISTINGS}
 
     def departments(self):
@@ -346,9 +365,7 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         """The listing; a query with invalid or non-canonical filters is sent to
         the canonical one, so that made-up values never make cache entries."""
         filters = self.story_filters(request.GET)
-        paginator = Paginator(
-            self.filtered_stories(filters.valid()), STORIES_PER_PAGE
-        )
+        paginator = Paginator(self.filtered_stories(filters.valid()), STORIES_PER_PAGE)
         page_obj = paginator.get_page(filters.valid().get("page"))
         canonical = filters.canonical(page=page_obj.number)
         if canonical != filters.given():
@@ -369,6 +386,11 @@ class ColumnPage(CachedPageMixin, RoutablePageMixin, Page):
         # Status and department are the hotline's: other columns list articles.
         context["statuses"] = StoryStatus.choices if self.is_hot_tracking else ()
         context["departments"] = filters.departments
+        if self.lists_community_visits:
+            # newsroom.selectors imports this module: a top-level import is circular.
+            from .selectors import community_visits
+
+            context["visits"] = community_visits(self.public_rules)
         if page_obj.has_previous():
             context["previous_query"] = filters.url_query(
                 filters.canonical(page=page_obj.previous_page_number())
@@ -489,12 +511,16 @@ class StoryFilters:
 
     def given(self) -> list[tuple[str, str]]:
         """The filter parameters of the request as sent (empty ones ignored)."""
-        return sorted(
-            (name, value)
-            for name in ("status", "department", "year", "page")
-            for value in self.params.getlist(name)
-            if value != ""
-        ) if hasattr(self.params, "getlist") else []
+        return (
+            sorted(
+                (name, value)
+                for name in ("status", "department", "year", "page")
+                for value in self.params.getlist(name)
+                if value != ""
+            )
+            if hasattr(self.params, "getlist")
+            else []
+        )
 
     def valid(self) -> dict:
         if self._valid is None:
@@ -593,8 +619,13 @@ class ArticlePage(CachedPageMixin, PrintEditionMixin, Page):
     standfirst = models.TextField(_("standfirst"), blank=True)
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
 
-    content_panels = [*Page.content_panels, "standfirst", "body", "print_date",
-                      "print_page"]
+    content_panels = [
+        *Page.content_panels,
+        "standfirst",
+        "body",
+        "print_date",
+        "print_page",
+    ]
     search_fields = [
         *Page.search_fields,
         index.SearchField("standfirst"),
@@ -681,8 +712,13 @@ class FollowUpPage(CachedPageMixin, PrintEditionMixin, Page):
     standfirst = models.TextField(_("standfirst"), blank=True)
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
 
-    content_panels = [*Page.content_panels, "standfirst", "body", "print_date",
-                      "print_page"]
+    content_panels = [
+        *Page.content_panels,
+        "standfirst",
+        "body",
+        "print_date",
+        "print_page",
+    ]
     subpage_types = []
     parent_page_types = ["newsroom.HotTrackingPage"]
 
@@ -719,7 +755,8 @@ class EditorNotice(models.Model):
     """A note to an editor in the admin: a story's case moved, follow up."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
         related_name="editor_notices",
     )
     story = models.ForeignKey(
@@ -763,4 +800,3 @@ class SearchTerm(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["page", "term"], name="search_term_once")
         ]
-

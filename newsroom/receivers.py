@@ -26,10 +26,11 @@ from wagtail.signals import (
 
 from tracking import actions, outbox
 from tracking.models import Case, CensorRule, Citizen, Department
+from tracking.partners.models import CommunityVisit, ServiceTeam
 from tracking.services import case_story_published
 
 from . import cache
-from .models import HotTrackingPage
+from .models import ColumnPage, HotTrackingPage
 from .services import story_create_for_case
 from .sites import forget_sites
 
@@ -163,6 +164,20 @@ def _on_citizen_changed(sender, instance, created=False, **kwargs):
         cache.invalidate_on_commit(*tags, cache.LISTINGS)
 
 
+def _on_community_visit_changed(sender, **kwargs):
+    """A visit day (or a team's name) changed: the columns listing the visit
+    days (``lists_community_visits``) are stale, through their own page tag."""
+    action = kwargs.get("action")  # m2m_changed: once the teams have changed
+    if action is not None and not action.startswith("post_"):
+        return
+    column_ids = ColumnPage.objects.filter(lists_community_visits=True).values_list(
+        "pk", flat=True
+    )
+    tags = [cache.page_tag(pk) for pk in column_ids]
+    if tags:
+        cache.invalidate_on_commit(*tags)
+
+
 def connect_page_signals():
     page_published.connect(_on_page_published, dispatch_uid="newsroom-published")
     page_unpublished.connect(_invalidate_site, dispatch_uid="newsroom-unpublished")
@@ -195,6 +210,18 @@ def connect_page_signals():
     )
     post_save.connect(
         _on_citizen_changed, sender=Citizen, dispatch_uid="newsroom-cache-citizen"
+    )
+    for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
+        for model in (CommunityVisit, ServiceTeam):
+            signal.connect(
+                _on_community_visit_changed,
+                sender=model,
+                dispatch_uid=f"newsroom-cache-{model._meta.model_name}-{suffix}",
+            )
+    m2m_changed.connect(
+        _on_community_visit_changed,
+        sender=CommunityVisit.teams.through,
+        dispatch_uid="newsroom-cache-community-visit-teams",
     )
 
 

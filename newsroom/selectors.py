@@ -4,8 +4,9 @@ timeline, and the figures of the statistics page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -13,6 +14,7 @@ from django.utils.translation import ngettext
 from tracking import calendar
 from tracking.calendar import working_days_overdue
 from tracking.models import Callback, CallbackMethod
+from tracking.partners.models import CommunityVisit, ServiceTeam
 from tracking.redaction import rules_for
 from tracking.selectors import TimelineItem, public_events, public_timeline
 from tracking.statistics import periods
@@ -24,7 +26,7 @@ from tracking.statistics.figures import (
     story_silence,
 )
 
-from . import charts
+from . import charts, public
 from .models import status_of
 
 # TimelineItem lives in tracking.selectors (the progress lookup reads the same
@@ -276,3 +278,67 @@ def _statistics_figures(report: Report) -> dict:
         },
         "minimum_sample": min_sample(),
     }
+
+
+# --- community visit days (社区月月进) ------------------------------------------------
+
+# How many past visits the column lists (the newest).
+PAST_VISITS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class PublicVisit:
+    """A community visit day as the public reads it: redacted text, no partner
+    and nothing of a partner's contact."""
+
+    date: date
+    place: str
+    services: str
+    teams: tuple[str, ...]
+    summary: str
+    people_served: int | None
+
+
+@dataclass(frozen=True)
+class CommunityVisits:
+    upcoming: list[PublicVisit]
+    past: list[PublicVisit]
+    people_served: int
+
+    def __bool__(self) -> bool:
+        return bool(self.upcoming or self.past)
+
+
+def _public_visit(visit: CommunityVisit, rules) -> PublicVisit:
+    return PublicVisit(
+        date=visit.date,
+        place=public.text(visit.place, rules),
+        services=public.text(visit.services, rules),
+        teams=tuple(public.text(team.name, rules) for team in visit.teams.all()),
+        summary=public.text(visit.summary, rules),
+        people_served=visit.people_served,
+    )
+
+
+def community_visits(rules, today: date | None = None) -> CommunityVisits:
+    """The upcoming visits (from ``today``, the local date, soonest first) and
+    the latest past ones, split by the local date, in three queries (upcoming,
+    past and their teams, the sum served) whatever their number."""
+    today = today or timezone.localdate()
+    rules = public.rules_key(rules)
+    visits = CommunityVisit.objects.filter(
+        Q(date__gte=today) | Q(pk__in=_latest_past(today))
+    ).prefetch_related(Prefetch("teams", queryset=ServiceTeam.objects.order_by("name")))
+    upcoming, past = [], []
+    for visit in visits.order_by("date", "pk"):
+        (upcoming if visit.date >= today else past).append(_public_visit(visit, rules))
+    served = CommunityVisit.objects.filter(date__lt=today).aggregate(
+        total=Sum("people_served")
+    )["total"]
+    return CommunityVisits(
+        upcoming=upcoming, past=past[::-1], people_served=served or 0
+    )
+
+
+def _latest_past(today: date):
+    return CommunityVisit.objects.past(today).values("pk")[:PAST_VISITS_SHOWN]

@@ -63,7 +63,8 @@ class Action:
     #: Editors of the case's story owe the public a follow-up when it happens.
     editors_follow: bool = False
     #: For actions that are not transitions: who may perform it now (dotted path
-    #: of ``(case, user) -> bool``) and the name of its URL in the case viewset.
+    #: of ``(case, user) -> bool``) and the name of its URL in the case viewset
+    #: (or a name with its own namespace, ``namespace:name``).
     available: str = ""
     url_name: str = ""
 
@@ -258,6 +259,37 @@ DECLARED: tuple[Action, ...] = (
         notices=frozenset({DEPARTMENT}),
         available="tracking.selectors.may_extend_deadline",
         url_name="extend_deadline",
+    ),
+    Action(
+        "extension_requested",
+        _("Extension requested"),
+        service=_services("case_request_extension"),
+        form=_forms("ExtensionRequestForm"),
+        button=_("Request extension"),
+        tone=SECONDARY,
+        available="tracking.models.extensions.may_request_extension",
+        url_name="request_extension",
+    ),
+    Action(
+        "extension_granted",
+        _("Extension granted"),
+        service=_services("case_grant_extension"),
+        form=_forms("GrantExtensionForm"),
+        button=_("Grant extension"),
+        notices=frozenset({DEPARTMENT}),
+        available="tracking.models.extensions.may_decide_extension",
+        url_name="grant_extension",
+    ),
+    Action(
+        "extension_refused",
+        _("Extension refused"),
+        service=_services("case_refuse_extension"),
+        form=_forms("RefuseExtensionForm"),
+        button=_("Refuse extension"),
+        tone=SERIOUS,
+        notices=frozenset({DEPARTMENT}),
+        available="tracking.models.extensions.may_refuse_extension",
+        url_name="refuse_extension",
     ),
     Action(
         "story",

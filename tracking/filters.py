@@ -21,6 +21,8 @@ from .models import (
     Case,
     Category,
     Department,
+    ExtensionDecision,
+    ExtensionRequest,
     Kind,
     OutboxMessage,
     State,
@@ -81,10 +83,24 @@ class CaseFilterSet(WagtailFilterSet):
         method="filter_escalates_soon",
         widget=BooleanRadioSelect,
     )
+    extension = django_filters.ChoiceFilter(
+        label=_("Extension request"),
+        choices=[(ExtensionDecision.PENDING, _("Waiting for a decision"))],
+        method="filter_extension",
+        widget=forms.RadioSelect,
+        empty_label=_("All"),
+    )
 
     class Meta:
         model = Case
         fields = ["state", "kind", "category", "department"]
+
+    def filter_extension(self, queryset, name, value):
+        if value != ExtensionDecision.PENDING:
+            return queryset
+        return queryset.filter(
+            pk__in=ExtensionRequest.objects.pending().values("case_id")
+        )
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -37,6 +37,7 @@ from .models import (
     State,
     normalize_phone,
 )
+from .models.extensions import pending_extension
 from .parsing import whole_number
 from .services import CitizenData
 
@@ -270,6 +271,62 @@ class ExtendDeadlineForm(CaseActionForm):
             "working_days": self.cleaned_data["working_days"] or 0,
             "reason": self.cleaned_data["reason"],
         }
+
+
+class ExtensionRequestForm(CaseActionForm):
+    """The liaison asks for more working days, saying why (延期申请)."""
+
+    working_days = forms.IntegerField(
+        label=_("Working days"), min_value=1, max_value=250, required=False
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, widget=_textarea())
+    browser_required = ("working_days", "reason")
+
+    def service_kwargs(self) -> dict:
+        return {
+            "working_days": self.cleaned_data["working_days"] or 0,
+            "reason": self.cleaned_data["reason"],
+        }
+
+
+class GrantExtensionForm(CaseActionForm):
+    """The supervisor grants the days asked, or fewer."""
+
+    working_days = forms.IntegerField(
+        label=_("Working days granted"),
+        min_value=1,
+        max_value=250,
+        required=False,
+        help_text=_("Leave empty to grant the days asked."),
+    )
+    answer = forms.CharField(
+        label=_("Answer to the department"), required=False, widget=_textarea()
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        pending = pending_extension(case)
+        if pending is not None:
+            self.fields["working_days"].widget.attrs["max"] = pending.working_days
+            self.initial.setdefault("working_days", pending.working_days)
+
+    def service_kwargs(self) -> dict:
+        return {
+            "working_days": self.cleaned_data["working_days"],
+            "answer": self.cleaned_data["answer"],
+        }
+
+
+class RefuseExtensionForm(CaseActionForm):
+    """The supervisor refuses, and says why."""
+
+    answer = forms.CharField(
+        label=_("Answer to the department"), required=False, widget=_textarea()
+    )
+    browser_required = ("answer",)
+
+    def service_kwargs(self) -> dict:
+        return {"answer": self.cleaned_data["answer"]}
 
 
 class StoryForm(CaseActionForm):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from . import calendar
@@ -19,6 +20,7 @@ from .models import (
     OPEN_STATES,
     Call,
     Case,
+    ExtensionRequest,
     State,
 )
 
@@ -191,6 +193,24 @@ def bounced(user):
     )
 
 
+def extensions_pending(user):
+    """Cases with an extension request waiting for a supervisor (延期待审批), the
+    oldest request first; each carries the request's ``extension_days``,
+    ``extension_reason`` and ``extension_asked_at``."""
+    pending = ExtensionRequest.objects.pending().filter(case=OuterRef("pk"))
+    return (
+        _cases(user)
+        .filter(pk__in=ExtensionRequest.objects.pending().values("case_id"))
+        .annotate(
+            extension_days=Subquery(pending.values("working_days")[:1]),
+            extension_reason=Subquery(pending.values("reason")[:1]),
+            extension_asked_at=Subquery(pending.values("created_at")[:1]),
+        )
+        .select_related("department")
+        .order_by("extension_asked_at", "pk")
+    )
+
+
 #: The case listing's query string that lists each queue's cases.
 LISTING_QUERIES = {
     "to_accept": [("state", State.REGISTERED)],
@@ -202,4 +222,5 @@ LISTING_QUERIES = {
     "overdue": [("overdue", "true")],
     "escalating_soon": [("escalates_soon", "true")],
     "bounced": [("bounced", "true"), ("open", "true")],
+    "extensions_pending": [("extension", "pending")],
 }

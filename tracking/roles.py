@@ -109,6 +109,7 @@ _LIAISON = [
     ("tracking", "acknowledge_case"),
     ("tracking", "return_case"),
     ("tracking", "reply_case"),
+    ("tracking", "request_extension"),
 ]
 
 _EDITOR = [
@@ -120,6 +121,7 @@ _EDITOR = [
     ("wagtaildocs", "change_document"),
     ("wagtaildocs", "choose_document"),
     *_CENSOR_RULES,
+    *partner_permissions.EDITOR,
 ]
 
 # By role key.
@@ -158,7 +160,11 @@ def sync_role_groups(apps, *, strict: bool = True) -> None:
     their English keys, as the migrations of that time expect.
     """
     for app_label in (
-        "tracking", "partners", "wagtailadmin", "wagtailimages", "wagtaildocs"
+        "tracking",
+        "partners",
+        "wagtailadmin",
+        "wagtailimages",
+        "wagtaildocs",
     ):
         create_permissions(
             global_apps.get_app_config(app_label), verbosity=0, apps=apps

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from django_fsm import ConcurrentTransition
 
 from . import actions, hooks, outbox
@@ -582,38 +582,232 @@ def case_extend_deadline(
 ) -> Case:
     """A supervisor moves the deadline later by some working days (延期)."""
     now = now or timezone.now()
-    if not reason.strip():
-        raise InvalidInput(_("A reason is required to extend a deadline."))
-    if working_days < 1:
-        raise InvalidInput(_("Extend by at least one working day."))
+    _check_extension_input(working_days, reason)
     with transaction.atomic():
         locked = _locked_for_action(case, expect_state, user, "extend_deadline")
-        if not locked.is_awaiting_department or locked.due_at is None:
-            raise TransitionRefused(
-                _("Only a case waiting for a department has a deadline to extend.")
-            )
-        old_due = locked.due_at
-        Case.objects.filter(pk=locked.pk).update(
-            due_at=deadline_after(old_due, working_days)
-        )
-        locked.refresh_from_db(fields=["due_at"])
-        record_event(
+        _move_deadline(
             locked,
-            action="extend",
             user=user,
+            working_days=working_days,
+            reason=reason.strip(),
             now=now,
-            note=_("%(old)s → %(new)s: %(reason)s")
-            % {
-                "old": timezone.localtime(old_due, local_zone()).strftime(
-                    "%Y-%m-%d %H:%M"
-                ),
-                "new": timezone.localtime(locked.due_at, local_zone()).strftime(
-                    "%Y-%m-%d %H:%M"
-                ),
-                "reason": reason.strip(),
-            },
+            action="extend",
         )
     return locked
+
+
+def _check_extension_input(working_days, reason: str) -> None:
+    if not (reason or "").strip():
+        raise InvalidInput(_("A reason is required to extend a deadline."))
+    if working_days is None or working_days < 1:
+        raise InvalidInput(_("Extend by at least one working day."))
+
+
+def _check_has_deadline(locked: Case) -> None:
+    if not locked.is_awaiting_department or locked.due_at is None:
+        raise TransitionRefused(
+            _("Only a case waiting for a department has a deadline to extend.")
+        )
+
+
+def _move_deadline(
+    locked: Case, *, user, working_days: int, reason: str, now: datetime, action: str
+) -> CaseEvent:
+    """Move a locked case's deadline by working days; one event says so."""
+    _check_has_deadline(locked)
+    old_due = locked.due_at
+    Case.objects.filter(pk=locked.pk).update(
+        due_at=deadline_after(old_due, working_days)
+    )
+    locked.refresh_from_db(fields=["due_at"])
+    return record_event(
+        locked,
+        action=action,
+        user=user,
+        now=now,
+        note=_("%(old)s → %(new)s: %(reason)s")
+        % {
+            "old": timezone.localtime(old_due, local_zone()).strftime("%Y-%m-%d %H:%M"),
+            "new": timezone.localtime(locked.due_at, local_zone()).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+            "reason": reason,
+        },
+    )
+
+
+def case_request_extension(
+    *,
+    case: Case | int,
+    user,
+    working_days: int,
+    reason: str,
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> m.ExtensionRequest:
+    """The department's liaison asks for more working days (延期申请)."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise InvalidInput(_("Say why the department needs more time."))
+    if working_days is None or working_days < 1:
+        raise InvalidInput(_("Ask for at least one working day."))
+    with transaction.atomic():
+        locked = _locked_for_action(case, expect_state, user, "request_extension")
+        _check_has_deadline(locked)
+        if m.ExtensionRequest.objects.pending().filter(case=locked).exists():
+            raise TransitionRefused(
+                _(
+                    "Case %(reference)s already has an extension request waiting "
+                    "for a supervisor."
+                )
+                % {"reference": locked.reference}
+            )
+        request = m.ExtensionRequest.objects.create(
+            case=locked,
+            requested_by=user,
+            working_days=working_days,
+            reason=reason.strip(),
+            created_at=now,
+        )
+        record_event(
+            locked,
+            action="extension_requested",
+            user=user,
+            now=now,
+            note=ngettext(
+                "%(days)s working day: %(reason)s",
+                "%(days)s working days: %(reason)s",
+                working_days,
+            )
+            % {"days": working_days, "reason": request.reason},
+        )
+    return request
+
+
+def _locked_pending_request(case: Case, wanted) -> m.ExtensionRequest:
+    request = (
+        m.ExtensionRequest.objects.select_for_update()
+        .filter(case=case)
+        .pending()
+        .first()
+    )
+    if request is None or (wanted is not None and wanted.pk != request.pk):
+        raise TransitionRefused(
+            _("Case %(reference)s has no extension request waiting for a decision.")
+            % {"reference": case.reference}
+        )
+    return request
+
+
+def case_decide_extension(
+    *,
+    request: m.ExtensionRequest | None = None,
+    case: Case | int | None = None,
+    user,
+    grant: bool,
+    working_days: int | None = None,
+    answer: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> m.ExtensionRequest:
+    """A supervisor grants the pending extension request (``request``, or the one
+    of ``case``) by the days asked or fewer, or refuses it with an answer the
+    department reads. The deadline moves in the same transaction."""
+    now = now or timezone.now()
+    answer = (answer or "").strip()
+    if request is None and case is None:
+        raise InvalidInput(_("Choose the extension request to decide on."))
+    if not grant and not answer:
+        raise InvalidInput(_("Say why the extension is refused."))
+    wanted = request
+    if case is None:
+        case = request.case_id
+    with transaction.atomic():
+        locked = _locked_for_action(case, expect_state, user, "extend_deadline")
+        request = _locked_pending_request(locked, wanted)
+        if grant:
+            days = request.working_days if working_days is None else working_days
+            if days < 1:
+                raise InvalidInput(_("Grant at least one working day."))
+            if days > request.working_days:
+                raise InvalidInput(
+                    ngettext(
+                        "The department asked for %(days)s working day; grant "
+                        "no more than that.",
+                        "The department asked for %(days)s working days; grant "
+                        "no more than that.",
+                        request.working_days,
+                    )
+                    % {"days": request.working_days}
+                )
+            _move_deadline(
+                locked,
+                user=user,
+                working_days=days,
+                reason=answer or request.reason,
+                now=now,
+                action="extension_granted",
+            )
+            request.decision = m.ExtensionDecision.GRANTED
+            request.granted_days = days
+        else:
+            request.decision = m.ExtensionDecision.REFUSED
+            record_event(
+                locked, action="extension_refused", user=user, now=now, note=answer
+            )
+        request.decided_by = user
+        request.decided_at = now
+        request.answer = answer
+        request.save(
+            update_fields=[
+                "decision",
+                "granted_days",
+                "decided_by",
+                "decided_at",
+                "answer",
+            ]
+        )
+    return request
+
+
+def case_grant_extension(
+    *,
+    case: Case | int,
+    user,
+    working_days: int | None = None,
+    answer: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> m.ExtensionRequest:
+    """The "grant" button: :func:`case_decide_extension` with ``grant=True``."""
+    return case_decide_extension(
+        case=case,
+        user=user,
+        grant=True,
+        working_days=working_days,
+        answer=answer,
+        now=now,
+        expect_state=expect_state,
+    )
+
+
+def case_refuse_extension(
+    *,
+    case: Case | int,
+    user,
+    answer: str = "",
+    now: datetime | None = None,
+    expect_state: str | None = None,
+) -> m.ExtensionRequest:
+    """The "refuse" button: :func:`case_decide_extension` with ``grant=False``."""
+    return case_decide_extension(
+        case=case,
+        user=user,
+        grant=False,
+        answer=answer,
+        now=now,
+        expect_state=expect_state,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.urls import path, re_path
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,7 @@ from .models import (
     Category,
     CensorRule,
     Department,
+    ExtensionRequest,
     OutboxMessage,
     WorkingCalendar,
 )
@@ -95,7 +97,11 @@ class CaseViewSet(HotlineModelViewSet):
         # The transition permissions, for the group editor; change and delete mean
         # nothing here, as cases change through their transitions only.
         return Permission.objects.filter(
-            content_type=ContentType.objects.get_for_model(Case)
+            Q(content_type=ContentType.objects.get_for_model(Case))
+            | Q(
+                content_type=ContentType.objects.get_for_model(ExtensionRequest),
+                codename="request_extension",
+            )
         ).exclude(codename__in=["change_case", "delete_case"])
 
     @property
@@ -121,6 +127,21 @@ class CaseViewSet(HotlineModelViewSet):
                 "<int:pk>/deadline/",
                 views.CaseExtendDeadlineView.as_view(),
                 name="extend_deadline",
+            ),
+            path(
+                "<int:pk>/extension/request/",
+                views.CaseRequestExtensionView.as_view(),
+                name="request_extension",
+            ),
+            path(
+                "<int:pk>/extension/grant/",
+                views.CaseGrantExtensionView.as_view(),
+                name="grant_extension",
+            ),
+            path(
+                "<int:pk>/extension/refuse/",
+                views.CaseRefuseExtensionView.as_view(),
+                name="refuse_extension",
             ),
             path(
                 "<int:pk>/photos/<int:attachment_pk>/",

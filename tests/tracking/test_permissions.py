@@ -296,6 +296,7 @@ CASE_PERMISSIONS = {
     "withdraw_case",
     "extend_deadline",
     "record_callback",
+    "request_extension",
     "add_case",
     "view_case",
 }
@@ -321,6 +322,7 @@ EXPECTED_GROUP_PERMS = {
         "acknowledge_case",
         "return_case",
         "reply_case",
+        "request_extension",
     },
     str(roles.EDITORS): set(),
     str(roles.CHIEF_EDITORS): set(),

@@ -12,6 +12,7 @@
 - :mod:`tracking.calendar.models`: the working calendar (it lives beside the
   working-day arithmetic that reads it);
 - :mod:`.censor`: editable redaction rules;
+- :mod:`.extensions`: requests to extend a case's deadline (延期申请);
 - :mod:`.notices`: notices once per deadline, and the outbox;
 - :mod:`.statistics`: the daily rollups behind the public figures.
 """
@@ -43,6 +44,7 @@ from .cases import (
     require_text,
 )
 from .censor import CensorRule
+from .extensions import ExtensionDecision, ExtensionRequest
 from .notices import CaseNotice, NoticeKind, OutboxMessage
 from .reference import (
     AcknowledgeUnit,
@@ -92,6 +94,8 @@ __all__ = [
     "Citizen",
     "Department",
     "DepartmentResponse",
+    "ExtensionDecision",
+    "ExtensionRequest",
     "Kind",
     "MediaEffectDay",
     "NoticeKind",

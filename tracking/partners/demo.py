@@ -20,7 +20,7 @@ from .. import services as case_services
 from ..calendar import local_zone
 from ..models import Case, Kind, State
 from . import services
-from .models import LineKind, Partner, Trade
+from .models import CommunityVisit, LineKind, Partner, ServiceTeam, Trade
 from .services import LineData
 
 # name, trades, area, joined (days ago), master with a disability, contact
@@ -244,6 +244,146 @@ def _order(demo: DemoOrder, partners, user) -> bool:
     return True
 
 
+# The community visit days (社区月月进) of the article, in the current year: month,
+# day, community, teams, partners, services, people served, what happened.
+CONVENIENCE, WELLBEING = "便民服务队", "养生服务队"
+VISITS = [
+    (
+        3,
+        5,
+        "香格里拉小区",
+        [CONVENIENCE],
+        ["巧手水电维修", "匠心家电维修"],
+        "义务维修、家电清洗",
+        1200,
+        "两支服务队首次同场，小区广场上修家电、通下水道。",
+    ),
+    (
+        4,
+        9,
+        "锦绣江南小区",
+        [CONVENIENCE, WELLBEING],
+        ["巧手水电维修", "光明开锁换锁", "匠心家电维修"],
+        "义务维修、家电清洗、健康咨询",
+        1350,
+        "加盟商现场维修小家电，养生服务队量血压、讲养生。",
+    ),
+    (
+        5,
+        7,
+        "龙域天城小区",
+        [CONVENIENCE, WELLBEING],
+        ["应师傅防水", "光明开锁换锁"],
+        "义务维修、防水咨询、健康咨询",
+        1400,
+        "防水师傅讲解卫生间渗漏的预防，居民排队咨询。",
+    ),
+    (
+        6,
+        18,
+        "九铃华府小区",
+        [CONVENIENCE, WELLBEING],
+        ["巧手水电维修", "暖心搬运安装", "匠心家电维修"],
+        "义务维修、家电清洗、美食品尝",
+        1500,
+        "空调清洗最受欢迎，商会企业带来美食品尝。",
+    ),
+    (
+        7,
+        15,
+        "金色港湾小区",
+        [CONVENIENCE, WELLBEING],
+        ["应师傅防水", "匠心家电维修"],
+        "义务维修、健康咨询、文艺演出",
+        1600,
+        "傍晚的文艺演出吸引了不少居民，服务一直持续到天黑。",
+    ),
+    (
+        8,
+        14,
+        "大花园村",
+        [CONVENIENCE, WELLBEING],
+        ["巧手水电维修", "光明开锁换锁", "暖心搬运安装"],
+        "义务维修、家电清洗、健康咨询",
+        1450,
+        "服务队第一次走进村里，为村民修农用电器、测血糖。",
+    ),
+    (
+        10,
+        29,
+        "安居苑小区",
+        [CONVENIENCE, WELLBEING],
+        ["应师傅防水", "巧手水电维修", "匠心家电维修"],
+        "义务维修、家电清洗、健康咨询、文艺演出",
+        1650,
+        "今年第七次进社区，不少居民第一次拨通了8890。",
+    ),
+]
+# When every visit of the article is behind: one more, next month.
+NEXT_VISIT = ("东方小区", "义务维修、家电清洗、健康咨询")
+
+
+def _visit(day, community, teams, partners, services, served, summary) -> bool:
+    visit, created = CommunityVisit.objects.get_or_create(
+        date=day,
+        community=community,
+        defaults={
+            "services": services,
+            "people_served": served,
+            "summary": summary,
+        },
+    )
+    if created:
+        visit.teams.set(teams)
+        visit.partners.set(partners)
+    return created
+
+
+def _visits(partners: dict[str, Partner]) -> int:
+    """The article's seven visits this year, and one ahead if none is; a visit
+    still ahead has no figure and no account yet."""
+    today = timezone.localdate()
+    teams = {
+        name: ServiceTeam.objects.get_or_create(name=name)[0]
+        for name in (CONVENIENCE, WELLBEING)
+    }
+    made = 0
+    for (
+        month,
+        day,
+        community,
+        team_names,
+        partner_names,
+        offered,
+        served,
+        summary,
+    ) in VISITS:
+        date = today.replace(month=month, day=day)
+        past = date <= today
+        made += _visit(
+            date,
+            community,
+            [teams[name] for name in team_names],
+            [partners[name] for name in partner_names],
+            offered,
+            served if past else None,
+            summary if past else "",
+        )
+    if not CommunityVisit.objects.filter(date__gt=today).exists():
+        first_of_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        community, offered = NEXT_VISIT
+        made += _visit(
+            first_of_next.replace(day=10),
+            community,
+            list(teams.values()),
+            list(partners.values())[:3],
+            offered,
+            None,
+            "",
+        )
+    return made
+
+
 def load(stdout=None) -> int:
     """Make the demo partners and their orders; returns the orders made."""
     user = get_user_model().objects.filter(username="officer").first()
@@ -254,9 +394,11 @@ def load(stdout=None) -> int:
     with transaction.atomic():
         partners = _partners()
         _own_cases(user)
+        visits = _visits(partners)
     made = sum(_order(demo, partners, user) for demo in ORDERS)
     if stdout:
         stdout.write(
-            f"Partners demo ready ({len(partners)} partners, {made} new orders)."
+            f"Partners demo ready ({len(partners)} partners, {made} new orders, "
+            f"{visits} new community visits)."
         )
     return made

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Avg, Count, F, Q, Sum
@@ -511,3 +512,117 @@ class HomeVisit(models.Model):
 
     def __str__(self):
         return f"{self.sample_id}/{self.position}"
+
+
+# --- community visit days (社区月月进) ------------------------------------------------
+
+
+class ServiceTeam(models.Model):
+    """A team the hotline takes along on its community visit days, such as the
+    便民服务队 (everyday repairs) or the 养生服务队 (health advice)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service team")
+        verbose_name_plural = _("service teams")
+
+    def __str__(self):
+        return self.name
+
+
+class CommunityVisitQuerySet(models.QuerySet):
+    def upcoming(self, today=None):
+        """Visits on ``today`` (the local date) or later, soonest first."""
+        today = today or timezone.localdate()
+        return self.filter(date__gte=today).order_by("date", "pk")
+
+    def past(self, today=None):
+        """Visits before ``today`` (the local date), latest first."""
+        today = today or timezone.localdate()
+        return self.filter(date__lt=today).order_by("-date", "-pk")
+
+
+class CommunityVisit(models.Model):
+    """A community visit day (社区月月进): the hotline, its service teams and
+    partners spend a day in one residential community or village.
+
+    The number of people served is entered after the day: it is refused for a
+    date still ahead. What is shown in public is the date, the place, the
+    services, the teams, what happened and the number served, redacted; never a
+    partner's contact.
+    """
+
+    date = models.DateField(_("date"))
+    community = models.CharField(
+        _("community"),
+        max_length=100,
+        help_text=_("The residential community (小区) or village (村)."),
+    )
+    district = models.CharField(_("district"), max_length=100, blank=True)
+    teams = models.ManyToManyField(
+        ServiceTeam,
+        verbose_name=_("service teams"),
+        related_name="visits",
+        blank=True,
+    )
+    partners = models.ManyToManyField(
+        Partner,
+        verbose_name=_("partners"),
+        related_name="community_visits",
+        blank=True,
+    )
+    services = models.TextField(
+        _("services offered"),
+        help_text=_("For example: free repairs, appliance cleaning, health advice."),
+    )
+    people_served = models.PositiveIntegerField(
+        _("people served"),
+        null=True,
+        blank=True,
+        help_text=_("Entered after the day."),
+    )
+    summary = models.TextField(_("what happened"), blank=True)
+    photos = models.ManyToManyField(
+        "wagtailimages.Image",
+        verbose_name=_("photos"),
+        related_name="+",
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CommunityVisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        verbose_name = _("community visit")
+        verbose_name_plural = _("community visits")
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.community}"
+
+    @property
+    def place(self) -> str:
+        return " ".join(part for part in (self.district, self.community) if part)
+
+    def is_upcoming(self, today=None) -> bool:
+        return self.date >= (today or timezone.localdate())
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.community is not None and not self.community.strip():
+            errors["community"] = _("Say which community or village is visited.")
+        if (
+            self.people_served is not None
+            and self.date is not None
+            and self.date > timezone.localdate()
+        ):
+            errors["people_served"] = _(
+                "The number of people served is entered after the day; "
+                "this visit is still ahead."
+            )
+        if errors:
+            raise ValidationError(errors)

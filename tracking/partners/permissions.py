@@ -17,6 +17,8 @@ OFFICER = [
     ("partners", "change_homevisit"),
     ("partners", "add_visitoptout"),
     ("partners", "view_visitoptout"),
+    ("partners", "view_communityvisit"),
+    ("partners", "view_serviceteam"),
 ]
 
 SUPERVISOR = [
@@ -26,6 +28,16 @@ SUPERVISOR = [
     ("partners", "add_trade"),
     ("partners", "change_trade"),
     ("partners", "add_homevisitsample"),
+    ("partners", "add_communityvisit"),
+    ("partners", "change_communityvisit"),
+    ("partners", "add_serviceteam"),
+    ("partners", "change_serviceteam"),
+]
+
+# Editors see the community visit days (their column lists them).
+EDITOR = [
+    ("partners", "view_communityvisit"),
+    ("partners", "view_serviceteam"),
 ]
 
 # Whoever may see a partner's contact (a phone, an address): staff who refer.

@@ -19,9 +19,11 @@ from ..wagtail_hooks import ViewOnlyPolicy
 from . import views
 from .forms import PartnerFilterSet, ServiceOrderFilterSet
 from .models import (
+    CommunityVisit,
     Partner,
     PartnerFlag,
     ServiceOrder,
+    ServiceTeam,
     Trade,
     complaints_threshold,
     complaints_window,
@@ -243,11 +245,72 @@ class PartnerFlagViewSet(CommunityModelViewSet):
         return [p for p in super().get_urlpatterns() if p.name in allowed]
 
 
+# --- community visit days (社区月月进) ----------------------------------------------
+
+
+class CommunityVisitIndexView(IndexView):
+    def get_base_queryset(self):
+        return CommunityVisit.objects.prefetch_related("teams").order_by("-date", "-pk")
+
+
+class CommunityVisitViewSet(CommunityModelViewSet):
+    model = CommunityVisit
+    name = "partners_community_visits"
+    url_prefix = "partners/community-visits"
+    icon = "date"
+    menu_label = gettext_lazy("Community visit days")
+    index_view_class = CommunityVisitIndexView
+    search_fields = ["community", "district", "services"]
+    list_per_page = 50
+    form_fields = [
+        "date",
+        "community",
+        "district",
+        "teams",
+        "partners",
+        "services",
+        "people_served",
+        "summary",
+        "photos",
+    ]
+
+    @property
+    def list_display(self):
+        return [
+            "date",
+            "community",
+            "district",
+            Column(
+                "teams",
+                label=gettext_lazy("Service teams"),
+                accessor=lambda v: "、".join(t.name for t in v.teams.all()),
+            ),
+            "people_served",
+        ]
+
+
+class ServiceTeamViewSet(CommunityModelViewSet):
+    model = ServiceTeam
+    name = "partners_service_teams"
+    url_prefix = "partners/service-teams"
+    icon = "group"
+    menu_label = gettext_lazy("Service teams")
+    form_fields = ["name"]
+    search_fields = ["name"]
+
+
 class CommunityServicesGroup(ModelViewSetGroup):
     menu_label = gettext_lazy("Community services")
     menu_icon = "group"
     menu_order = 160
-    items = (ServiceOrderViewSet, PartnerViewSet, TradeViewSet, PartnerFlagViewSet)
+    items = (
+        ServiceOrderViewSet,
+        PartnerViewSet,
+        TradeViewSet,
+        PartnerFlagViewSet,
+        CommunityVisitViewSet,
+        ServiceTeamViewSet,
+    )
 
 
 @hooks.register("register_admin_viewset")

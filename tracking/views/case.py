@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin import messages
@@ -31,12 +31,14 @@ from ..duplicates import caller_history, may_see_caller_history, possible_duplic
 from ..exceptions import CaseError, CasePermissionDenied
 from ..forms import CaseActionForm, error_text, format_duration
 from ..models import MERGEABLE_STATES, Case, CaseEvent, State, may_act_on
+from ..models.extensions import last_decided_extension, pending_extension
 from ..selectors import available_transitions
 
 CASE_URL_NAMESPACE = "tracking_cases"
 
 
 def case_url(case: Case | int, view: str = "detail", *args) -> str:
+    """The URL of a view of the case viewset."""
     pk = case.pk if isinstance(case, Case) else case
     return reverse(f"{CASE_URL_NAMESPACE}:{view}", args=(pk, *args))
 
@@ -279,6 +281,7 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
             else []
         )
         citizen = case.citizen
+        pending = pending_extension(case)
         context.update(
             case=case,
             citizen=citizen,
@@ -300,6 +303,8 @@ class CaseDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Template
             responses=case.responses.select_related("department", "recorded_by"),
             callbacks=case.callbacks.select_related("recorded_by"),
             story=hooks.call("get_story", case.pk),
+            pending_extension=pending,
+            last_extension=None if pending else last_decided_extension(case),
             events=events,
         )
         return context
@@ -412,4 +417,44 @@ class CaseStoryView(CaseActionView):
         story = self.run(case, form)
         return _("Hot Tracking story “%(title)s” is in review.") % {
             "title": getattr(story, "title", "")
+        }
+
+
+class CaseRequestExtensionView(CaseActionView):
+    action_name = "extension_requested"
+
+    def perform(self, case, form):
+        request = self.run(case, form)
+        return ngettext(
+            "Case %(reference)s: %(days)s more working day requested; a "
+            "supervisor decides.",
+            "Case %(reference)s: %(days)s more working days requested; a "
+            "supervisor decides.",
+            request.working_days,
+        ) % {"reference": case.reference, "days": request.working_days}
+
+
+class CaseGrantExtensionView(CaseActionView):
+    action_name = "extension_granted"
+
+    def perform(self, case, form):
+        self.run(case, form)
+        case.refresh_from_db(fields=["due_at"])
+        return _(
+            "Extension granted: the deadline of case %(reference)s is now %(due)s."
+        ) % {
+            "reference": case.reference,
+            "due": date_format(
+                timezone.localtime(case.due_at), "SHORT_DATETIME_FORMAT"
+            ),
+        }
+
+
+class CaseRefuseExtensionView(CaseActionView):
+    action_name = "extension_refused"
+
+    def perform(self, case, form):
+        self.run(case, form)
+        return _("Extension of case %(reference)s refused.") % {
+            "reference": case.reference
         }

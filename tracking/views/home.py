@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
 from wagtail.admin.auth import user_has_any_page_permission
@@ -387,6 +388,28 @@ def supervisor_panel(user, now: datetime) -> QueuePanel:
                     Cell(case.get_state_display()),
                 ],
                 _("No case was returned more than once."),
+            ),
+            case_queue(
+                "extensions_pending",
+                _("Extensions to decide"),
+                queues.extensions_pending(user),
+                [
+                    _("Reference"),
+                    _("Title"),
+                    _("Department"),
+                    _("Days asked"),
+                    _("Reason"),
+                    _("Asked at"),
+                ],
+                lambda case: [
+                    _ref(case),
+                    Cell(case.title),
+                    Cell(str(case.department or "")),
+                    Cell(str(case.extension_days)),
+                    Cell(Truncator(case.extension_reason).chars(80)),
+                    Cell(at=case.extension_asked_at),
+                ],
+                _("No extension request waits for a decision."),
             ),
         ],
     )

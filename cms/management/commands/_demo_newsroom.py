@@ -65,7 +65,8 @@ COLUMNS = [
     {
         "title": "社区月月进",
         "slug": "community-visits",
-        "intro": "<p>便民服务队、健康服务队走进社区。</p>",
+        "intro": "<p>便民服务队、养生服务队走进社区。</p>",
+        "lists_community_visits": True,
         "article": {
             "title": "社区月月进：今年走进7个社区，服务市民上万人",
             "slug": "seven-communities",
@@ -149,7 +150,12 @@ def load_newsroom(users) -> int:
     for spec in COLUMNS:
         if ColumnPage.objects.filter(slug=spec["slug"]).exists():
             continue
-        column = ColumnPage(title=spec["title"], slug=spec["slug"], intro=spec["intro"])
+        column = ColumnPage(
+            title=spec["title"],
+            slug=spec["slug"],
+            intro=spec["intro"],
+            lists_community_visits=spec.get("lists_community_visits", False),
+        )
         home.add_child(instance=column)
         _publish(column, chief)
         article = ArticlePage(

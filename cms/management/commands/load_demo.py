@@ -24,11 +24,13 @@ from tracking.calendar import (
     official_years,
 )
 from tracking.models import (
+    AWAITING_DEPARTMENT_STATES,
     CallbackMethod,
     CallbackOutcome,
     Case,
     Category,
     Department,
+    ExtensionRequest,
     StaffProfile,
 )
 
@@ -215,6 +217,10 @@ CASES = [
 ]
 
 
+#: The demo case whose department asks for more time (延期申请).
+EXTENSION_CASE = "学校门口缺少减速带"
+
+
 class Command(BaseCommand):
     help = "Load demo departments, categories, staff logins and cases (idempotent)."
 
@@ -244,6 +250,7 @@ class Command(BaseCommand):
             if not Case.objects.filter(title=demo.title).exists():
                 self._case(demo, categories, departments, users)
                 created += 1
+        self._extension_request(users)
         from ._demo_newsroom import load_newsroom
 
         pages = load_newsroom(users)
@@ -313,9 +320,9 @@ class Command(BaseCommand):
         if index is None:
             return 0
         article = ArticlePage(
-            title="社区月月进：下周走进东方小区",
+            title="社区月月进：下月走进东方小区",
             slug="next-community-visit",
-            standfirst="8890平台的便民服务队、健康服务队下周走进东方小区。",
+            standfirst="8890平台的便民服务队、养生服务队下月走进东方小区。",
             live=False,
             go_live_at=timezone.now() + timedelta(days=2),
         )
@@ -384,6 +391,24 @@ class Command(BaseCommand):
                 "admin", "admin@8890.invalid", DEMO_PASSWORD, first_name="系统管理员"
             )
         return result
+
+    def _extension_request(self, users):
+        """One request for more time waiting for the supervisor (once only): the
+        traffic police ask on an open case of theirs."""
+        case = (
+            Case.objects.filter(title=EXTENSION_CASE, due_at__isnull=False)
+            .filter(state__in=AWAITING_DEPARTMENT_STATES)
+            .first()
+        )
+        if case is None or ExtensionRequest.objects.filter(case=case).exists():
+            return
+        svc.case_request_extension(
+            case=case,
+            user=users["traffic"],
+            working_days=3,
+            reason="减速带需与教育局、学校协调施工时间，避开上下学时段。",
+            now=timezone.now(),
+        )
 
     def _case(self, demo: DemoCase, categories, departments, users):
         officer, supervisor = users["officer"], users["supervisor"]
