@@ -88,6 +88,7 @@ def expected_queues() -> dict[str, dict[str, int]]:
                 "overdue": queues.overdue(user).count(),
                 "escalating_soon": len(queues.escalation_forecast(user)),
                 "bounced": queues.bounced(user).count(),
+                "extensions_pending": queues.extensions_pending(user).count(),
             }
         if name in ("traffic", "construction"):
             counts[name] = {
