@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import strip_tags
 from wagtail.admin.panels import Panel
 
@@ -55,11 +54,7 @@ class CaseTimelinePanel(Panel):
 
 
 def _local(moment) -> str:
-    if moment is None:
-        return ""
-    return date_format(
-        timezone.localtime(moment, calendar.local_zone()), "DATETIME_FORMAT"
-    )
+    return calendar.local_format(moment, "DATETIME_FORMAT") if moment else ""
 
 
 def case_facts(case, now) -> dict:

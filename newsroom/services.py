@@ -11,7 +11,6 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -98,10 +97,6 @@ def draft_place(location: str) -> tuple[str, list[str]]:
     if streets:
         return "".join(streets), streets
     return (admin[-1] if admin else ""), admin[-1:]
-
-
-def _local(moment: datetime, format_name: str) -> str:
-    return date_format(timezone.localtime(moment, calendar.local_zone()), format_name)
 
 
 def _sentence(text: str) -> str:
@@ -206,7 +201,7 @@ def _lede(case: Case, facts: _Facts, now: datetime) -> list[str]:
     """The facts: what was reported and when, the department and its deadline,
     the working days overdue, what the hotline did."""
     values = {
-        "date": _local(case.registered_at, "DATE_FORMAT"),
+        "date": calendar.local_format(case.registered_at, "DATE_FORMAT"),
         "place": facts.place,
         "description": _sentence(facts.description),
         "department": facts.department,
@@ -225,7 +220,7 @@ def _lede(case: Case, facts: _Facts, now: datetime) -> list[str]:
         ]
     deadline = case.escalated_due_at or case.due_at
     if facts.department and deadline:
-        values["deadline"] = _local(deadline, "DATETIME_FORMAT")
+        values["deadline"] = calendar.local_format(deadline, "DATETIME_FORMAT")
         sentences.append(
             _(
                 "The hotline set a deadline of %(deadline)s and passed it to "
@@ -245,7 +240,7 @@ def _lede(case: Case, facts: _Facts, now: datetime) -> list[str]:
                 facts.days_overdue,
             )
             % {
-                "date": _local(case.escalated_at or now, "DATE_FORMAT"),
+                "date": calendar.local_format(case.escalated_at or now, "DATE_FORMAT"),
                 "days": facts.days_overdue,
             }
         )
@@ -271,7 +266,7 @@ def _lede(case: Case, facts: _Facts, now: datetime) -> list[str]:
     if case.escalated_at:
         sentences.append(
             _("On %(date)s the hotline handed it to the paper for media supervision.")
-            % {"date": _local(case.escalated_at, "DATE_FORMAT")}
+            % {"date": calendar.local_format(case.escalated_at, "DATE_FORMAT")}
         )
     return sentences
 
@@ -282,7 +277,7 @@ def _timeline(case: Case, rules) -> str:
     lines = []
     for item in public_timeline(case, rules=rules):
         values = {
-            "time": _local(item.at, "DATETIME_FORMAT"),
+            "time": calendar.local_format(item.at, "DATETIME_FORMAT"),
             "label": item.label,
             "text": Truncator(item.text.strip()).chars(DESCRIPTION_CHARS),
         }

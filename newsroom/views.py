@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import HttpResponseNotFound, HttpResponseServerError
 from django.template import loader
 from django.template.response import TemplateResponse
@@ -69,7 +70,7 @@ def page_not_found(request, exception=None):
     with translation.override(page_language(request)):
         try:
             site_nav = sites.navigation(request)
-        except Exception:  # the page still says "not found" without its columns
+        except DatabaseError:  # the page still says "not found" without its columns
             logger.exception("The 404 page could not read the navigation")
             site_nav = None
         body = loader.render_to_string(

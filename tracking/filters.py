@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.active_filters import (
     ActiveFilter,
@@ -103,32 +104,18 @@ class CaseFilterSet(WagtailFilterSet):
         )
 
     def filter_overdue(self, queryset, name, value):
-        if value is None:
-            return queryset
         # One definition of "overdue" for the whole project: the queryset's.
-        overdue = Case.objects.overdue().values("pk")
-        if value:
-            return queryset.filter(pk__in=overdue)
-        return queryset.exclude(pk__in=overdue)
+        overdue = Q(pk__in=Case.objects.overdue().values("pk"))
+        return yes_or_no(queryset, value, overdue)
 
     def filter_escalated(self, queryset, name, value):
-        if value is None:
-            return queryset
-        return queryset.filter(escalated_at__isnull=not value)
+        return yes_or_no(queryset, value, Q(escalated_at__isnull=False))
 
     def filter_open(self, queryset, name, value):
-        if value is None:
-            return queryset
-        if value:
-            return queryset.filter(state__in=OPEN_STATES)
-        return queryset.exclude(state__in=OPEN_STATES)
+        return yes_or_no(queryset, value, Q(state__in=OPEN_STATES))
 
     def filter_bounced(self, queryset, name, value):
-        if value is None:
-            return queryset
-        if value:
-            return queryset.filter(bounce_count__gte=queues.BOUNCED_AT)
-        return queryset.filter(bounce_count__lt=queues.BOUNCED_AT)
+        return yes_or_no(queryset, value, Q(bounce_count__gte=queues.BOUNCED_AT))
 
     def filter_escalates_soon(self, queryset, name, value):
         if value is None:
@@ -140,9 +127,15 @@ class CaseFilterSet(WagtailFilterSet):
             soon = list(
                 queues.escalating_soon(self.request.user).values_list("pk", flat=True)
             )
-        if value:
-            return queryset.filter(pk__in=soon)
-        return queryset.exclude(pk__in=soon)
+        return yes_or_no(queryset, value, Q(pk__in=soon))
+
+
+def yes_or_no(queryset, value: bool | None, condition: Q):
+    """A yes/no filter: the rows meeting ``condition`` (yes), the others (no), or
+    all of them when the filter is not set."""
+    if value is None:
+        return queryset
+    return queryset.filter(condition) if value else queryset.exclude(condition)
 
 
 def calendar_years():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from . import calendar
@@ -20,7 +20,7 @@ from .models import (
     OPEN_STATES,
     Call,
     Case,
-    ExtensionRequest,
+    ExtensionDecision,
     State,
 )
 
@@ -196,15 +196,21 @@ def bounced(user):
 def extensions_pending(user):
     """Cases with an extension request waiting for a supervisor (延期待审批), the
     oldest request first; each carries the request's ``extension_days``,
-    ``extension_reason`` and ``extension_asked_at``."""
-    pending = ExtensionRequest.objects.pending().filter(case=OuterRef("pk"))
+    ``extension_reason`` and ``extension_asked_at`` (a case has one pending
+    request at most, so the join adds no rows)."""
     return (
         _cases(user)
-        .filter(pk__in=ExtensionRequest.objects.pending().values("case_id"))
         .annotate(
-            extension_days=Subquery(pending.values("working_days")[:1]),
-            extension_reason=Subquery(pending.values("reason")[:1]),
-            extension_asked_at=Subquery(pending.values("created_at")[:1]),
+            pending_extension=FilteredRelation(
+                "extension_requests",
+                condition=Q(extension_requests__decision=ExtensionDecision.PENDING),
+            )
+        )
+        .filter(pending_extension__isnull=False)
+        .annotate(
+            extension_days=F("pending_extension__working_days"),
+            extension_reason=F("pending_extension__reason"),
+            extension_asked_at=F("pending_extension__created_at"),
         )
         .select_related("department")
         .order_by("extension_asked_at", "pk")

@@ -26,7 +26,12 @@ from django_fsm import ConcurrentTransition
 from . import actions, hooks, outbox
 from . import models as m
 from .actions import DEPARTMENT
-from .calendar import deadline_after, local_zone, working_days_between
+from .calendar import (
+    deadline_after,
+    local_format,
+    local_zone,
+    working_days_between,
+)
 from .exceptions import (
     CaseConflict,
     CasePermissionDenied,
@@ -627,10 +632,8 @@ def _move_deadline(
         now=now,
         note=_("%(old)s → %(new)s: %(reason)s")
         % {
-            "old": timezone.localtime(old_due, local_zone()).strftime("%Y-%m-%d %H:%M"),
-            "new": timezone.localtime(locked.due_at, local_zone()).strftime(
-                "%Y-%m-%d %H:%M"
-            ),
+            "old": local_format(old_due, "Y-m-d H:i"),
+            "new": local_format(locked.due_at, "Y-m-d H:i"),
             "reason": reason,
         },
     )

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.conf.urls.i18n import i18n_patterns
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext
@@ -316,6 +316,23 @@ def test_a_missing_page_is_the_papers_own_404_in_the_language_of_its_address(
     assert '<html lang="en">' in en_html
     assert "<h1>Page not found</h1>" in en_html
     assert '<a href="/en/growers/">果农帮帮团</a>' in columns_nav(en_html)
+
+
+def test_the_404_page_is_shown_without_its_columns_when_the_database_fails(
+    client, growers, monkeypatch
+):
+    from django.db import OperationalError
+
+    from newsroom import views
+
+    def down(request):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(views.sites, "navigation", down)
+    response = views.page_not_found(RequestFactory().get("/no-such-page/"))
+
+    assert response.status_code == 404
+    assert f"<h1>{zh('Page not found')}</h1>" in response.content.decode()
 
 
 def boom(request):

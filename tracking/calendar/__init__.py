@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField, DateField, Value
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from .models import CalendarYear, WorkingCalendar
 
@@ -76,6 +77,13 @@ MAKE_UP_WORKDAY = "调休上班"
 _HOLIDAY_NAMES_FOLDED = {
     english.casefold(): chinese for english, chinese in HOLIDAY_NAMES.items()
 }
+
+
+def local_format(moment: datetime, format_name: str) -> str:
+    """``moment`` in the hotline's time zone, written with a Django date format
+    (a name such as ``"MONTH_DAY_FORMAT"`` or a format string) of the active
+    language: "12月3日", "2026-12-03 17:30"."""
+    return date_format(timezone.localtime(moment, local_zone()), format_name)
 
 
 def chinese_name(name: str, *, workday: bool) -> str:

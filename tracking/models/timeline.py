@@ -7,11 +7,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext_lazy as _
 
 from .. import actions
-from ..calendar import local_zone
+from ..calendar import local_format
 
 # How a warning or a reminder names the deadline it is about (its ``due_at``).
 DUE_SENTENCES = {
@@ -106,8 +105,7 @@ class CaseEvent(models.Model):
 def local_day_and_time(value) -> str:
     """ "12月3日 17:30": the day and time of ``value`` in the hotline's zone, the
     day as the active language writes a month and day."""
-    local = timezone.localtime(value, local_zone())
-    return f"{date_format(local, 'MONTH_DAY_FORMAT')} {time_format(local, 'H:i')}"
+    return f"{local_format(value, 'MONTH_DAY_FORMAT')} {local_format(value, 'H:i')}"
 
 
 class ResponseChannel(models.TextChoices):

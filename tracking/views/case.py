@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -26,7 +25,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from .. import actions, hooks
-from ..calendar import local_zone
+from ..calendar import local_format
 from ..duplicates import caller_history, may_see_caller_history, possible_duplicates
 from ..exceptions import CaseError, CasePermissionDenied
 from ..forms import CaseActionForm, error_text, format_duration
@@ -209,7 +208,7 @@ def escalation_forecast(case: Case, now: datetime) -> dict | None:
     return {
         "automatic": True,
         "at": at,
-        "day": date_format(timezone.localtime(at, local_zone()), "MONTH_DAY_FORMAT"),
+        "day": local_format(at, "MONTH_DAY_FORMAT"),
         "passed": at <= now,
     }
 
@@ -404,9 +403,7 @@ class CaseExtendDeadlineView(CaseActionView):
         case = self.run(case, form)
         return _("The deadline of case %(reference)s is now %(due)s.") % {
             "reference": case.reference,
-            "due": date_format(
-                timezone.localtime(case.due_at), "SHORT_DATETIME_FORMAT"
-            ),
+            "due": local_format(case.due_at, "SHORT_DATETIME_FORMAT"),
         }
 
 
@@ -444,9 +441,7 @@ class CaseGrantExtensionView(CaseActionView):
             "Extension granted: the deadline of case %(reference)s is now %(due)s."
         ) % {
             "reference": case.reference,
-            "due": date_format(
-                timezone.localtime(case.due_at), "SHORT_DATETIME_FORMAT"
-            ),
+            "due": local_format(case.due_at, "SHORT_DATETIME_FORMAT"),
         }
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext
@@ -94,9 +94,8 @@ class QueuePanel(Component):
 
 def short_date(at: datetime) -> str:
     """A local date as people say it: "9 Dec", "12月9日"."""
-    day = timezone.localtime(at).date()
     # Translators: a date without the year (Django date format), e.g. "n月j日".
-    return formats.date_format(day, pgettext("day and month", "j M"))
+    return calendar.local_format(at, pgettext("day and month", "j M"))
 
 
 def overdue_note(days: int) -> str:
