@@ -20,7 +20,7 @@
 from ..calendar.models import CalendarYear, WorkingCalendar
 from ..open311.models import ApiClient
 from .attachments import CaseAttachment
-from .calls import Call, CallOutcome
+from .calls import Call, CallOutcome, HeardOf
 from .cases import (
     AWAITING_DEPARTMENT_STATES,
     ESCALATABLE_STATES,
@@ -76,6 +76,7 @@ __all__ = [
     "ApiClient",
     "CalendarYear",
     "Call",
+    "HeardOf",
     "CallDay",
     "CallOutcome",
     "Callback",

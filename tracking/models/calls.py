@@ -16,6 +16,39 @@ class CallOutcome(models.TextChoices):
     DROPPED = "dropped", _("Dropped")
 
 
+class HeardOf(models.TextChoices):
+    """How a citizen first heard of the hotline (asked on a first contact)."""
+
+    COMMUNITY_VISIT = "community_visit", _("A community visit day")
+    NEWSPAPER = "newspaper", _("The newspaper")
+    FRIEND = "friend", _("Family or friends")
+    BROADCAST = "broadcast", _("Television or radio")
+    ONLINE = "online", _("Online")
+    OTHER = "other", _("Other")
+
+
+def heard_of_fields():
+    """The two fields a call and a case share: how the citizen heard of 8890,
+    and which community visit day, when that was how."""
+    return (
+        models.CharField(
+            _("heard of 8890 through"),
+            max_length=20,
+            choices=HeardOf.choices,
+            blank=True,
+            help_text=_("Asked of a first-time caller; leave empty if not asked."),
+        ),
+        models.ForeignKey(
+            "partners.CommunityVisit",
+            on_delete=models.SET_NULL,
+            null=True,
+            blank=True,
+            related_name="+",
+            verbose_name=_("at the community visit"),
+        ),
+    )
+
+
 class Call(models.Model):
     """One inbound call to the hotline: logged by an officer, or imported from the
     telephony system's export (``external_id`` is its call id)."""
@@ -66,6 +99,7 @@ class Call(models.Model):
         related_name="+",
         verbose_name=_("operator"),
     )
+    heard_of, heard_of_visit = heard_of_fields()
 
     class Meta:
         ordering = ["-received_at", "-pk"]

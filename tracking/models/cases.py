@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .. import calendar
+from .calls import heard_of_fields
 from .reference import AcknowledgeUnit, Category, Citizen, Department
 from .timeline import CallbackOutcome
 
@@ -230,6 +231,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         blank=True,
         related_name="cases",
     )
+    heard_of, heard_of_visit = heard_of_fields()
     consent_to_publish = models.BooleanField(
         _("may be reported in the newspaper (anonymised)"), default=False
     )
