@@ -18,9 +18,10 @@ Usage::
         [--bench-dir bench] [--log-dir var/bench]
 
 ``--quick`` passes ``--quick`` to every benchmark (reduced sizes: about 7 minutes
-in all on 2 cores). ``--timeout`` stops a benchmark after that many seconds (SIGINT
-first, so that it drops its scratch databases; default 1800 with ``--quick``, none
-without).
+in all on 2 cores, plus about 2 for ``demo_scale``, which then loads the demo
+history at scale 0.05 instead of 1.0). ``--timeout`` stops a benchmark after that
+many seconds (SIGINT first, so that it drops its scratch databases; default 1800
+with ``--quick``, none without).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ urlpatterns += i18n_patterns(
     path("search/", newsroom_views.search, name="search"),
     # The citizen's web form and progress lookup (tracking.intake).
     path("", include("tracking.intake.urls")),
+    path("donations/", include("tracking.donations.urls")),
     # Wagtail's catch-all serves every page: it comes last.
     path("", include(wagtail_urls)),
     prefix_default_language=False,

@@ -445,10 +445,10 @@ class StatsPage(CachedPageMixin, Page):
         if asked is None:  # previews
             asked = period_of_query(request.GET)
         context["period_error"] = asked.error
-        context["figures"] = (
-            statistics_figures(Report(asked.period))
-            if asked.period is not None
-            else None
+        report = Report(asked.period) if asked.period is not None else None
+        context["figures"] = statistics_figures(report) if report else None
+        context["first_time_callers"] = (
+            report.first_time_callers(rules=self.public_rules) if report else None
         )
         context["asked_start"] = request.GET.get("start", "")[:10]
         context["asked_end"] = request.GET.get("end", "")[:10]

@@ -26,7 +26,7 @@ from wagtail.signals import (
 
 from tracking import actions, outbox
 from tracking.models import Case, CensorRule, Citizen, Department
-from tracking.partners.models import CommunityVisit, ServiceTeam
+from tracking.partners.models import CommunityVisit, CommunityVisitPhoto, ServiceTeam
 from tracking.services import case_story_published
 
 from . import cache
@@ -212,7 +212,7 @@ def connect_page_signals():
         _on_citizen_changed, sender=Citizen, dispatch_uid="newsroom-cache-citizen"
     )
     for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):
-        for model in (CommunityVisit, ServiceTeam):
+        for model in (CommunityVisit, CommunityVisitPhoto, ServiceTeam):
             signal.connect(
                 _on_community_visit_changed,
                 sender=model,

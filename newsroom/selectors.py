@@ -10,11 +10,12 @@ from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from wagtail.images import get_image_model
 
 from tracking import calendar
 from tracking.calendar import working_days_overdue
 from tracking.models import Callback, CallbackMethod
-from tracking.partners.models import CommunityVisit, ServiceTeam
+from tracking.partners.models import CommunityVisit, CommunityVisitPhoto, ServiceTeam
 from tracking.redaction import rules_for
 from tracking.selectors import TimelineItem, public_events, public_timeline
 from tracking.statistics import periods
@@ -286,10 +287,22 @@ def _statistics_figures(report: Report) -> dict:
 PAST_VISITS_SHOWN = 12
 
 
+# The photos of past visits, as the column shows them.
+VISIT_PHOTO_SPEC = "max-640x480"
+
+
+@dataclass(frozen=True)
+class PublicPhoto:
+    url: str
+    width: int
+    height: int
+    alt: str
+
+
 @dataclass(frozen=True)
 class PublicVisit:
     """A community visit day as the public reads it: redacted text, no partner
-    and nothing of a partner's contact."""
+    and nothing of a partner's contact; photos once the day is past."""
 
     date: date
     place: str
@@ -297,6 +310,7 @@ class PublicVisit:
     teams: tuple[str, ...]
     summary: str
     people_served: int | None
+    photos: tuple[PublicPhoto, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,29 +323,72 @@ class CommunityVisits:
         return bool(self.upcoming or self.past)
 
 
-def _public_visit(visit: CommunityVisit, rules) -> PublicVisit:
+def _public_photo(photo, place: str, rules) -> PublicPhoto:
+    # The renditions were prefetched: an existing one costs no query; a missing
+    # one is made once, and is there for every later reader.
+    rendition = photo.image.get_rendition(VISIT_PHOTO_SPEC)
+    caption = public.text(photo.caption, rules)
+    return PublicPhoto(
+        url=rendition.url,
+        width=rendition.width,
+        height=rendition.height,
+        alt=caption or place,
+    )
+
+
+def _public_visit(visit: CommunityVisit, rules, *, past: bool = False) -> PublicVisit:
+    place = public.text(visit.place, rules)
     return PublicVisit(
         date=visit.date,
-        place=public.text(visit.place, rules),
+        place=place,
         services=public.text(visit.services, rules),
         teams=tuple(public.text(team.name, rules) for team in visit.teams.all()),
         summary=public.text(visit.summary, rules),
         people_served=visit.people_served,
+        photos=tuple(
+            _public_photo(photo, place, rules) for photo in visit.visit_photos.all()
+        )
+        if past
+        else (),
     )
 
 
 def community_visits(rules, today: date | None = None) -> CommunityVisits:
     """The upcoming visits (from ``today``, the local date, soonest first) and
-    the latest past ones, split by the local date, in three queries (upcoming,
-    past and their teams, the sum served) whatever their number."""
+    the latest past ones with their photos, split by the local date, in a fixed
+    number of queries whatever their number: the visits, their teams, the past
+    ones' photos with their images, those images' renditions, the sum served."""
     today = today or timezone.localdate()
     rules = public.rules_key(rules)
+    renditions = (
+        get_image_model()
+        .get_rendition_model()
+        .objects.filter(filter_spec=VISIT_PHOTO_SPEC)
+    )
+    photos = (
+        CommunityVisitPhoto.objects.filter(visit__date__lt=today)
+        .select_related("image")
+        .prefetch_related(
+            Prefetch(
+                "image__renditions",
+                queryset=renditions,
+                to_attr="prefetched_renditions",
+            )
+        )
+        .order_by("sort_order", "pk")
+    )
     visits = CommunityVisit.objects.filter(
         Q(date__gte=today) | Q(pk__in=_latest_past(today))
-    ).prefetch_related(Prefetch("teams", queryset=ServiceTeam.objects.order_by("name")))
+    ).prefetch_related(
+        Prefetch("teams", queryset=ServiceTeam.objects.order_by("name")),
+        Prefetch("visit_photos", queryset=photos),
+    )
     upcoming, past = [], []
     for visit in visits.order_by("date", "pk"):
-        (upcoming if visit.date >= today else past).append(_public_visit(visit, rules))
+        if visit.date >= today:
+            upcoming.append(_public_visit(visit, rules))
+        else:
+            past.append(_public_visit(visit, rules, past=True))
     served = CommunityVisit.objects.filter(date__lt=today).aggregate(
         total=Sum("people_served")
     )["total"]

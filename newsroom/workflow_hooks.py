@@ -116,7 +116,9 @@ class StepEditView(EditView):
 
     def add_save_confirmation_message(self):
         approved = getattr(self, "approved_task_state_id", None)
-        message = approved and next_step_message(self.page, approved)
+        message = approved and (
+            next_step_message(self.page, approved) or final_approval_message(self.page)
+        )
         if message:
             messages.success(
                 self.request, message, buttons=[self.get_edit_message_button()]

@@ -8,7 +8,10 @@ read the committed test database:
   stop and start again on the same port (skipped when the binary is missing);
 - ``celery_processes``: starts ``celery -A cms worker`` and ``celery -A cms beat``
   against that Redis and the test database, and stops them all when the test
-  ends, killing what does not stop in time.
+  ends, killing what does not stop in time; ``CeleryProcesses.web`` adds the web
+  application under gunicorn, for tests that drive it with a browser;
+- ``fake_clock``: a wall clock that child processes follow and that the test
+  moves while they run (see :class:`FakeClock`).
 
 Use them from a test module with ``pytest_plugins = ["tests.processes"]`` (and do
 not import this module there too: pytest would then warn that it cannot rewrite
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -122,6 +126,9 @@ def _group_members(pgid: int) -> list[int]:
 
 class Process:
     """One child process in its own session, its output in a log file."""
+
+    #: For a web server: the address it serves, e.g. ``http://127.0.0.1:8123``.
+    url: str = ""
 
     def __init__(
         self, name: str, argv: list[str], *, env: dict, log_dir: Path, kind: str = ""
@@ -376,6 +383,8 @@ class CeleryProcesses:
         self.var_dir = workdir / "var"
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.processes: list[Process] = []
+        #: A :class:`FakeClock` that the processes started from now on follow.
+        self.clock: FakeClock | None = None
 
     def env(self, name: str = "", **extra: str) -> dict[str, str]:
         """The environment of a process: this one's, pointed at the test database
@@ -428,6 +437,8 @@ class CeleryProcesses:
     ) -> Process:
         if any(p.name == name for p in self.processes):
             raise ValueError(f"a process named {name} was already started")
+        if self.clock is not None:
+            argv = self.clock.wrap(argv)
         process = Process(name, argv, env=env, log_dir=self.workdir, kind=kind)
         process.start()
         self.processes.append(process)
@@ -461,6 +472,46 @@ class CeleryProcesses:
                 "--schedule", str(self.workdir / f"{name}-schedule"),
             ],
             self.env(name, **env),
+        )
+
+    def web(self, name: str, *, threads: int = 4, **env: str) -> Process:
+        """The web application as production serves it (``gunicorn cms.wsgi``, one
+        worker; WhiteNoise serves /static/) on a free port; its address is the
+        returned process's ``url``. Wait for it with :meth:`wait_until_serving`."""
+        port = free_port()
+        process = self._start(
+            "web",
+            name,
+            [
+                sys.executable, "-m", "gunicorn", "cms.wsgi",
+                "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                "--threads", str(threads), "--timeout", "120",
+                "--graceful-timeout", "5", "--access-logfile", "-",
+            ],
+            self.env(name, **env),
+        )
+        process.url = f"http://127.0.0.1:{port}"
+        return process
+
+    def wait_until_serving(
+        self, process: Process, path: str = "/", timeout: float = 60
+    ) -> None:
+        """Return once ``process`` (see :meth:`web`) answers ``path`` with a
+        status below 500; fail early if a process died meanwhile."""
+        from urllib.error import HTTPError, URLError
+        from urllib.request import urlopen
+
+        def serving() -> bool:
+            try:
+                with urlopen(f"{process.url}{path}", timeout=10) as response:
+                    return response.status < 500
+            except HTTPError as error:
+                return error.code < 500
+            except (URLError, OSError):
+                return False
+
+        self.wait_until(
+            serving, timeout=timeout, interval=0.2, what=f"{process.name} to serve"
         )
 
     def check_alive(self) -> None:
@@ -537,7 +588,102 @@ def schedule_every(task: str, seconds: int = 1, *, only: bool = True):
     )
 
 
+class FakeClock:
+    """A wall clock for child processes that the test moves while they run.
+
+    A child started through :meth:`wrap` runs its program under time-machine,
+    travelling by the offset written in ``path``; a thread of its own (and of each
+    process it forks: a worker's pool, gunicorn's worker) reads the file again
+    every few milliseconds, so :meth:`move` reaches running processes at once.
+    Only the wall clock moves (``time.time``, ``datetime.now``, ...): the
+    monotonic clock stays real, so timeouts, heartbeats and sleeps in the children
+    are not thrown by a jump of days. The test process itself, the database
+    server and Redis keep the real time.
+
+    (libfaketime, preloaded, would move the clocks of any program, but its 0.9.10
+    in Debian 12 makes Python's ``time.sleep`` fail with EINVAL once the
+    monotonic clock is left real, and hangs timed waits when it is not.)
+    """
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = timedelta(0)
+        self._write()
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``[python, -m, module, args...]`` run under this clock."""
+        if argv[:2] != [sys.executable, "-m"]:
+            raise ValueError(f"not a python -m command: {argv!r}")
+        return [sys.executable, "-m", "tests.processes", "clock", str(self.path),
+                *argv[2:]]
+
+    def move(self, by: timedelta) -> None:
+        """Move the children's clocks forward (or back) by ``by`` from now on."""
+        self.offset += by
+        self._write()
+
+    def now(self) -> datetime:
+        """The children's time (aware, UTC)."""
+        return datetime.now(UTC) + self.offset
+
+    def _write(self) -> None:
+        # Replaced, never rewritten in place: a child reading the file mid-write
+        # would see no offset at all.
+        draft = self.path.with_suffix(".new")
+        draft.write_text(f"{self.offset.total_seconds():.6f}\n")
+        os.replace(draft, self.path)
+
+
+def _run_under_clock(path: str, module: str, args: list[str]) -> None:
+    """In a child (see :meth:`FakeClock.wrap`): follow the offset in ``path``,
+    then run ``python -m module args``."""
+    import runpy
+    import threading
+
+    import time_machine
+
+    def read() -> float:
+        try:
+            return float(Path(path).read_text() or 0)
+        except (OSError, ValueError):
+            return applied[0]  # being replaced: keep the last one
+
+    traveller = time_machine.travel(datetime.now(UTC), tick=True).start()
+    applied = [0.0]
+
+    def follow_once() -> None:
+        offset = read()
+        if offset != applied[0]:
+            traveller.shift(offset - applied[0])
+            applied[0] = offset
+
+    def follow() -> None:
+        while True:
+            follow_once()
+            time.sleep(FakeClock.POLL_SECONDS)
+
+    def start_following() -> None:
+        threading.Thread(target=follow, name="fake-clock", daemon=True).start()
+
+    follow_once()
+    start_following()
+    # A forked child has no threads but the one that forked: it follows anew.
+    os.register_at_fork(after_in_child=start_following)
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
 # --- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_clock(tmp_path_factory):
+    """A :class:`FakeClock` at the real time; set it as ``celery_processes.clock``
+    before starting the processes that must see it moved."""
+    pytest.importorskip("time_machine")
+    return FakeClock(tmp_path_factory.mktemp("clock") / "offset")
 
 
 def _attach(request: pytest.FixtureRequest, harness: Any) -> None:
@@ -595,3 +741,10 @@ def pytest_runtest_makereport(item, call):
             for name, tail in harness.logs():
                 report.sections.append((f"{name} log (last lines)", tail))
     return report
+
+
+if __name__ == "__main__":
+    # python -m tests.processes clock OFFSET_FILE MODULE ARGS...: see FakeClock.
+    if len(sys.argv) < 4 or sys.argv[1] != "clock":
+        sys.exit("usage: python -m tests.processes clock OFFSET_FILE MODULE [ARGS]")
+    _run_under_clock(sys.argv[2], sys.argv[3], sys.argv[4:])

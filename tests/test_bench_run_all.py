@@ -209,6 +209,7 @@ def test_the_real_benchmarks_are_the_ones_run_all_finds():
     finally:
         sys.path.remove(str(BENCH_DIR))
     assert module.discover(BENCH_DIR) == [
+        "demo_scale",
         "escalation",
         "intake",
         "overdue_scan",
@@ -227,6 +228,7 @@ def closed_port() -> int:
     "name, args",
     [
         ("statistics", ["--quick"]),
+        ("demo_scale", ["--quick"]),
         ("escalation", ["--quick"]),
         ("intake", ["--quick", "--backends", "postgres"]),
         ("overdue_scan", ["--quick", "--backends", "postgres"]),

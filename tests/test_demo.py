@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from cms.management.commands import _demo_history as demo_history
 from newsroom.models import FollowUpPage, HotTrackingPage
 from tracking.models import Call, Case, State
 from tracking.statistics import rollups
@@ -34,6 +35,12 @@ def test_load_demo_shows_every_state_and_the_real_stories_and_runs_twice():
     headline = Report().headline()
     assert headline.calls == calls
     assert headline.registered == cases
+    # Three years of history came with it, at the default scale: the article's
+    # figures, the hand-made cases included.
+    targets = demo_history.Targets.of(demo_history.DEFAULT_SCALE)
+    assert calls == targets.calls
+    assert headline.accepted == targets.accepted
+    assert headline.busiest_day_calls == targets.busiest_day
 
     call_command("load_demo", verbosity=0)
     assert Case.objects.count() == cases

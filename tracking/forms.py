@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from . import hooks
+from . import calendar, hooks
+from .exceptions import CaseError
 from .models import (
     AcknowledgeUnit,
     Call,
@@ -39,7 +40,8 @@ from .models import (
 )
 from .models.extensions import pending_extension
 from .parsing import whole_number
-from .services import CitizenData
+from .partners.models import CommunityVisit
+from .services import CitizenData, check_heard_of
 
 TEXTAREA_ROWS = 3
 
@@ -348,6 +350,46 @@ def error_text(form: forms.Form) -> str:
     return " ".join(parts)
 
 
+# --- how the citizen heard of 8890 ---------------------------------------------------
+
+
+VISIT_HELP = _("Only with “A community visit day”: which visit day it was.")
+
+
+def heard_of_field() -> forms.ChoiceField:
+    """The model field's own choice, for the forms that are no model form."""
+    return Call._meta.get_field("heard_of").formfield()
+
+
+def past_visits_field() -> forms.ModelChoiceField:
+    """The community visit days up to today, the latest first: only a visit
+    already held can be where the citizen heard of 8890."""
+    return Call._meta.get_field("heard_of_visit").formfield(
+        queryset=CommunityVisit.objects.none(), help_text=VISIT_HELP
+    )
+
+
+def limit_to_past_visits(field: forms.ModelChoiceField, today) -> None:
+    field.queryset = CommunityVisit.objects.filter(date__lte=today).order_by(
+        "-date", "-pk"
+    )
+
+
+def clean_heard_of(form: forms.Form, *, on) -> None:
+    """The service's rule on heard_of, as an error next to the visit field."""
+    data = form.cleaned_data
+    if "heard_of" not in data or "heard_of_visit" not in data:
+        return
+    try:
+        check_heard_of(data["heard_of"], data["heard_of_visit"], on=on)
+    except CaseError as exc:
+        form.add_error("heard_of_visit", str(exc))
+
+
+def _local_today():
+    return timezone.localtime(timezone.now(), calendar.local_zone()).date()
+
+
 # --- registering a case ------------------------------------------------------------
 
 
@@ -380,6 +422,8 @@ class CaseRegisterForm(forms.Form):
         label=_("Address"), max_length=255, required=False
     )
     citizen_email = forms.EmailField(label=_("E-mail"), required=False)
+    heard_of = heard_of_field()
+    heard_of_visit = past_visits_field()
 
     CITIZEN_FIELDS = (
         "citizen_name",
@@ -387,6 +431,16 @@ class CaseRegisterForm(forms.Form):
         "citizen_address",
         "citizen_email",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = _local_today()
+        limit_to_past_visits(self.fields["heard_of_visit"], self.today)
+
+    def clean(self):
+        cleaned = super().clean()
+        clean_heard_of(self, on=self.today)
+        return cleaned
 
     def request_fields(self):
         return [self[name] for name in self.fields if name not in self.CITIZEN_FIELDS]
@@ -410,6 +464,8 @@ class CaseRegisterForm(forms.Form):
                 address=data["citizen_address"],
                 email=data["citizen_email"],
             ),
+            "heard_of": data["heard_of"],
+            "heard_of_visit": data["heard_of_visit"],
         }
 
 
@@ -547,11 +603,21 @@ class CallForm(CaseReferenceForm):
         "duration_seconds",
         "received_at",
         "case_reference",
+        "heard_of",
+        "heard_of_visit",
     ]
 
     class Meta:
         model = Call
-        fields = ["caller_phone", "outcome", "note", "duration_seconds", "received_at"]
+        fields = [
+            "caller_phone",
+            "outcome",
+            "note",
+            "duration_seconds",
+            "received_at",
+            "heard_of",
+            "heard_of_visit",
+        ]
         widgets = {
             "outcome": forms.RadioSelect,
             "note": forms.Textarea(attrs={"rows": 2}),
@@ -573,6 +639,9 @@ class CallForm(CaseReferenceForm):
         self.fields["case_reference"].help_text = _(
             "The case this call registered or asked about, if any."
         )
+        visit = self.fields["heard_of_visit"]
+        visit.help_text = VISIT_HELP
+        limit_to_past_visits(visit, _local_today())
 
     def clean_caller_phone(self):
         try:
@@ -600,6 +669,16 @@ class CallForm(CaseReferenceForm):
             )
         return value
 
+    def clean(self):
+        cleaned = super().clean()
+        received_at = cleaned.get("received_at")
+        if received_at is not None:
+            clean_heard_of(
+                self,
+                on=timezone.localtime(received_at, calendar.local_zone()).date(),
+            )
+        return cleaned
+
     def service_kwargs(self) -> dict:
         """Keyword arguments of :func:`tracking.services.call_register`."""
         data = self.cleaned_data
@@ -610,6 +689,8 @@ class CallForm(CaseReferenceForm):
             "duration_seconds": data["duration_seconds"],
             "received_at": data["received_at"],
             "case": data["case_reference"],
+            "heard_of": data["heard_of"],
+            "heard_of_visit": data["heard_of_visit"],
         }
 
     def save(self, commit=True):

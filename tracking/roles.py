@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext_noop
 
+from .donations import permissions as donation_permissions
 from .partners import permissions as partner_permissions
 
 # The English keys, in the order the roles are listed.
@@ -75,6 +76,7 @@ _OFFICER = [
     ("tracking", "view_category"),
     ("tracking", "view_workingcalendar"),
     *partner_permissions.OFFICER,
+    *donation_permissions.OFFICER,
 ]
 
 _CENSOR_RULES = [
@@ -101,6 +103,7 @@ _SUPERVISOR = [
     ("tracking", "add_apiclient"),
     ("tracking", "change_apiclient"),
     *partner_permissions.SUPERVISOR,
+    *donation_permissions.SUPERVISOR,
 ]
 
 _LIAISON = [
@@ -162,6 +165,7 @@ def sync_role_groups(apps, *, strict: bool = True) -> None:
     for app_label in (
         "tracking",
         "partners",
+        "donations",
         "wagtailadmin",
         "wagtailimages",
         "wagtaildocs",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -903,6 +903,32 @@ def _store_photos(case: Case, photos, now: datetime, written: list) -> None:
         attachment.save()
 
 
+def check_heard_of(heard_of: str, visit, *, on: date) -> None:
+    """How the citizen heard of 8890: one of :class:`~.models.HeardOf` (or
+    nothing), and a community visit day only with "community visit", held on or
+    before ``on`` (the local day of the contact), since nobody hears of the
+    hotline at a visit that has not happened yet."""
+    if heard_of and heard_of not in m.HeardOf.values:
+        raise InvalidInput(_("Choose how the citizen heard of 8890 from the list."))
+    if visit is None:
+        return
+    if heard_of != m.HeardOf.COMMUNITY_VISIT:
+        raise InvalidInput(
+            _(
+                "A community visit day can be given only when the citizen heard of "
+                "8890 at a community visit."
+            )
+        )
+    if visit.date > on:
+        raise InvalidInput(
+            _(
+                "The community visit of %(date)s comes after this contact: choose a "
+                "visit on or before %(day)s."
+            )
+            % {"date": visit.date.isoformat(), "day": on.isoformat()}
+        )
+
+
 def case_register(
     *,
     kind: str,
@@ -921,6 +947,8 @@ def case_register(
     api_client=None,
     photos=(),
     call: m.Call | None = None,
+    heard_of: str = "",
+    heard_of_visit=None,
     now: datetime | None = None,
 ) -> Case:
     """Register a citizen's request; it starts in ``registered`` with a reference.
@@ -929,6 +957,11 @@ def case_register(
     Open311 (no user). A known caller's case joins their citizen row; ``call`` is
     the call the case was registered from, which then points to it. Photos are
     stored with the case, or not at all.
+
+    ``heard_of`` (and ``heard_of_visit``) say how the citizen heard of 8890. A
+    case from a call takes the call's answer when it has none of its own, and
+    gives its own to a call that had none: the call is the citizen's contact, and
+    the first-time callers statistic reads whichever came first.
     """
     now = now or timezone.now()
     if user is not None and not user.has_perm("tracking.add_case"):
@@ -945,6 +978,11 @@ def case_register(
         raise InvalidInput(_("A map point needs both latitude and longitude."))
     if category is not None and not category.is_active:
         raise InvalidInput(_("This category is no longer in use."))
+    if call is not None and not heard_of and heard_of_visit is None:
+        heard_of, heard_of_visit = call.heard_of, call.heard_of_visit
+    check_heard_of(
+        heard_of, heard_of_visit, on=timezone.localtime(now, local_zone()).date()
+    )
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -966,6 +1004,8 @@ def case_register(
                 media_url=media_url.strip(),
                 api_client=api_client,
                 registered_at=now,
+                heard_of=heard_of,
+                heard_of_visit=heard_of_visit,
             )
             try:
                 case.full_clean(
@@ -985,6 +1025,10 @@ def case_register(
                 )
                 if not linked:
                     raise CaseConflict(_("This call already has its case."))
+                if heard_of:
+                    m.Call.objects.filter(pk=call.pk, heard_of="").update(
+                        heard_of=heard_of, heard_of_visit=heard_of_visit
+                    )
             record_event(case, action="register", user=user, now=now)
     except BaseException:
         storage = m.CaseAttachment._meta.get_field("file").storage
@@ -1003,14 +1047,26 @@ def call_register(
     duration_seconds: int = 0,
     received_at: datetime | None = None,
     case: Case | None = None,
+    heard_of: str = "",
+    heard_of_visit=None,
 ) -> m.Call:
-    """Log a call (来电登记); a known caller's call joins their citizen row."""
+    """Log a call (来电登记); a known caller's call joins their citizen row.
+
+    ``heard_of`` (and ``heard_of_visit``): how the caller heard of 8890, as
+    :func:`check_heard_of` allows for the day of the call.
+    """
     if user is not None and not user.has_perm("tracking.add_call"):
         raise CasePermissionDenied(_("You may not log calls."))
     if outcome not in m.CallOutcome.values:
         raise InvalidInput(_("Choose the outcome of the call."))
     if duration_seconds < 0:
         raise InvalidInput(_("A call cannot last less than no time."))
+    received_at = received_at or timezone.now()
+    check_heard_of(
+        heard_of,
+        heard_of_visit,
+        on=timezone.localtime(received_at, local_zone()).date(),
+    )
     phone = m.normalize_phone(caller_phone)
     with transaction.atomic():
         citizen = (
@@ -1019,7 +1075,7 @@ def call_register(
             else Citizen.objects.with_phone(phone).order_by("pk").first()
         )
         return m.Call.objects.create(
-            received_at=received_at or timezone.now(),
+            received_at=received_at,
             caller_phone=phone,
             duration_seconds=duration_seconds,
             outcome=outcome,
@@ -1027,6 +1083,8 @@ def call_register(
             case=case,
             citizen=citizen,
             operator=user,
+            heard_of=heard_of,
+            heard_of_visit=heard_of_visit,
         )
 
 

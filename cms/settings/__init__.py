@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     # After wagtail.admin: newsroom re-wires Wagtail's review e-mails in ready().
     "tracking",
     "tracking.partners",
+    "tracking.donations",
     "newsroom",
     "modelcluster",
     "taggit",

@@ -62,8 +62,10 @@ STORY_QUERIES = 12
 FOLLOW_UP_QUERIES = 10
 ARTICLE_QUERIES = 7
 # The statistics page: one Report (the rollups, open and overdue cases, the
-# department names, and the year's working calendar for the days overdue).
-STATS_QUERIES = 18
+# department names, and the year's working calendar for the days overdue), and
+# the first-time callers (one aggregate over the calls, one over the cases, the
+# visit days).
+STATS_QUERIES = 21
 
 # Case states a column's stories are in: tracking, replied and resolved ones.
 STATES = ["supervised", "replied", "closed", "in_progress", "supervised"]

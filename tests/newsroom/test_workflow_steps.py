@@ -182,6 +182,27 @@ def test_the_chief_editors_approval_says_the_story_is_published(
     ]
 
 
+def test_the_chief_editors_approval_in_the_edit_form_says_the_story_is_published(
+    client, editor, chief, story
+):
+    approve(client, editor, story)
+    client.force_login(chief)
+
+    response = client.post(
+        reverse("wagtailadmin_pages:edit", args=[story.pk]), edit_form(story)
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = fresh(story)
+    assert page.live
+    shown = messages_of(response)
+    assert len(shown) == 1
+    assert shown[0].startswith(
+        _("Page '%(title)s' has been approved and published.")
+        % {"title": page.get_admin_display_title()}
+    )
+
+
 def test_requesting_changes_says_nothing_of_a_next_step(client, editor, chief, story):
     approve(client, editor, story)
     client.force_login(chief)

@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import CitizenFactory, aware, officer, supervisor
-from tracking.exceptions import CasePermissionDenied, InvalidInput
-from tracking.models import Callback, CallbackMethod
+from tracking.exceptions import CasePermissionDenied, InvalidInput, TransitionRefused
+from tracking.models import Callback, CallbackMethod, CallbackOutcome, CaseEvent
 from tracking.partners import services
-from tracking.partners.models import HomeVisit, VisitOptOut
+from tracking.partners.models import HomeVisit, VisitOptOut, VisitOutcome
 
 from .factories import ServiceOrderFactory, help_case
 
@@ -112,19 +112,98 @@ def test_only_supervisors_draw_and_the_input_is_checked():
         )
 
 
-def test_a_visit_is_the_callback_of_a_case_that_waits_for_one():
-    order = served(state="replied")
+def replied(order):
     order.case.replied_at = timezone.now() - timedelta(days=1)
     order.case.save()
+    return order
+
+
+def test_a_done_visit_is_the_home_visit_callback_of_a_case_that_waits_for_one():
+    order = replied(served(state="replied"))
     draw(seed=1)
     visit = HomeVisit.objects.get()
     services.home_visit_record(
-        visit=visit, outcome="satisfied", note="师傅一起上门", user=officer()
+        visit=visit,
+        outcome=VisitOutcome.DONE,
+        satisfied=True,
+        suggestions="希望师傅上门前先打电话",
+        note="师傅一起上门",
+        user=supervisor(),
     )
     visit.refresh_from_db()
-    assert visit.outcome == "satisfied" and visit.visited_at is not None
+    assert visit.outcome == "done" and visit.satisfied is True
+    assert visit.visited_at is not None and visit.suggestions
     callback = Callback.objects.get(case=order.case)
     assert callback.method == CallbackMethod.HOME_VISIT
+    assert callback.outcome == CallbackOutcome.SATISFIED
+    assert CaseEvent.objects.filter(case=order.case, action="callback").count() == 1
+
+
+def test_a_dissatisfied_verdict_and_nobody_reached_are_callbacks_too():
+    unhappy = replied(served(state="replied", day=5))
+    away = replied(served(state="replied", day=6))
+    draw(seed=1)
+    visits = {v.order_id: v for v in HomeVisit.objects.all()}
+    services.home_visit_record(
+        visit=visits[unhappy.pk], outcome="done", satisfied=False, user=supervisor()
+    )
+    services.home_visit_record(
+        visit=visits[away.pk], outcome="unreachable", user=supervisor()
+    )
+    assert Callback.objects.get(case=unhappy.case).outcome == "dissatisfied"
+    assert Callback.objects.get(case=away.case).outcome == "unreachable"
+
+
+def test_a_declined_visit_writes_no_callback():
+    replied(served(state="replied"))
+    draw(seed=1)
+    services.home_visit_record(
+        visit=HomeVisit.objects.get(), outcome="declined", user=supervisor()
+    )
+    assert HomeVisit.objects.get().outcome == "declined"
+    assert not Callback.objects.exists()
+
+
+def test_a_visit_is_recorded_once_and_all_or_nothing():
+    order = replied(served(state="replied"))
+    draw(seed=1)
+    visit = HomeVisit.objects.get()
+    with pytest.raises(InvalidInput):  # a visit that took place needs a verdict
+        services.home_visit_record(visit=visit, outcome="done", user=supervisor())
+    with pytest.raises(InvalidInput):  # no verdict from a visit that did not
+        services.home_visit_record(
+            visit=visit, outcome="unreachable", satisfied=True, user=supervisor()
+        )
+    assert HomeVisit.objects.get().outcome == "" and not Callback.objects.exists()
+    services.home_visit_record(
+        visit=visit, outcome="done", satisfied=True, user=supervisor()
+    )
+    with pytest.raises(TransitionRefused):
+        services.home_visit_record(
+            visit=visit, outcome="done", satisfied=False, user=supervisor()
+        )
+    assert Callback.objects.filter(case=order.case).count() == 1
+    assert HomeVisit.objects.get().satisfied is True
+
+
+def test_the_visit_stays_unrecorded_when_its_callback_is_refused(monkeypatch):
+    from tracking import services as case_services
+
+    replied(served(state="replied"))
+    draw(seed=1)
+
+    def refuse(**kwargs):
+        raise TransitionRefused("no")
+
+    monkeypatch.setattr(case_services, "callback_record", refuse)
+    with pytest.raises(TransitionRefused):
+        services.home_visit_record(
+            visit=HomeVisit.objects.get(),
+            outcome="done",
+            satisfied=True,
+            user=supervisor(),
+        )
+    assert HomeVisit.objects.get().outcome == ""
 
 
 def test_a_visit_to_a_closed_case_is_kept_without_a_callback():
@@ -132,7 +211,59 @@ def test_a_visit_to_a_closed_case_is_kept_without_a_callback():
     draw(seed=1)
     visit = HomeVisit.objects.get()
     with pytest.raises(InvalidInput):
-        services.home_visit_record(visit=visit, outcome="great", user=officer())
-    services.home_visit_record(visit=visit, outcome="dissatisfied", user=officer())
-    assert HomeVisit.objects.get().outcome == "dissatisfied"
+        services.home_visit_record(visit=visit, outcome="great", user=supervisor())
+    services.home_visit_record(
+        visit=visit, outcome="done", satisfied=False, user=supervisor()
+    )
+    assert HomeVisit.objects.get().outcome == "done"
     assert not Callback.objects.exists()
+
+
+def test_only_supervisors_plan_and_record_visits():
+    served(state="replied")
+    draw(seed=1)
+    visit = HomeVisit.objects.get()
+    with pytest.raises(CasePermissionDenied):
+        services.home_visit_record(
+            visit=visit, outcome="done", satisfied=True, user=officer()
+        )
+    with pytest.raises(CasePermissionDenied):
+        services.home_visit_plan(
+            visit=visit, planned_at=NOW, invite_partner=True, user=officer()
+        )
+    services.home_visit_plan(
+        visit=visit, planned_at=NOW, invite_partner=True, user=supervisor()
+    )
+    visit.refresh_from_db()
+    assert visit.planned_at == NOW and visit.invite_partner
+
+
+def test_the_recent_visit_exclusion_is_the_draws_own():
+    for day in range(1, 6):
+        served(day=day)
+    first = draw(seed=7, size=2)
+    sample = services.home_visit_sample_draw(
+        period_start=JULY[0],
+        period_end=JULY[1],
+        size=10,
+        seed=7,
+        recent_days=0,  # nobody left out: the first two may be drawn again
+        user=supervisor(),
+        now=NOW + timedelta(days=1),
+    )
+    assert sample.recent_days == 0
+    assert set(first) <= {v.citizen_id for v in sample.visits.all()}
+    with pytest.raises(InvalidInput):
+        draw_with(recent_days=-1)
+
+
+def draw_with(**kwargs):
+    return services.home_visit_sample_draw(
+        period_start=JULY[0],
+        period_end=JULY[1],
+        size=5,
+        seed=1,
+        user=supervisor(),
+        now=NOW,
+        **kwargs,
+    )

@@ -99,6 +99,8 @@ def test_the_call_form_starts_on_the_phone_with_answered_and_now():
         "duration_seconds",
         "received_at",
         "case_reference",
+        "heard_of",
+        "heard_of_visit",
     ]
     assert form.select_one("[name=caller_phone]").has_attr("autofocus")
     checked = form.select_one("input[name=outcome][checked]")

@@ -19,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from wagtail.users.models import UserProfile
 
 from tests.factories import (
@@ -157,7 +158,7 @@ def test_services_list_the_active_categories_with_their_department(category):
         "service_code": "streetlight",
         "service_name": "路灯故障",
         "description": "路灯不亮、闪烁",
-        "metadata": False,
+        "metadata": True,
         "type": "realtime",
         "keywords": "",
         "group": "市城管局",
@@ -168,24 +169,43 @@ def test_services_list_the_active_categories_with_their_department(category):
     assert response["Content-Type"] == "text/xml; charset=utf-8"
     xml = xmltodict.parse(response.content)["services"]["service"]
     by_code = {s["service_code"]: s for s in xml}
-    assert by_code["streetlight"]["metadata"] == "false"
+    assert by_code["streetlight"]["metadata"] == "true"
     assert by_code["streetlight"]["group"] == "市城管局"
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_service_definition_has_no_attributes(category, fmt):
-    response = Client().get(f"{BASE}/services/streetlight.{fmt}")
+def test_service_definition_has_the_optional_heard_of_attribute(category, fmt):
+    with translation.override("en"):
+        response = Client().get(f"{BASE}/services/streetlight.{fmt}")
     assert response.status_code == 200
     if fmt == "json":
-        assert json.loads(response.content) == {
-            "service_code": "streetlight",
-            "attributes": [],
+        definition = json.loads(response.content)
+        assert definition["service_code"] == "streetlight"
+        (attribute,) = definition["attributes"]
+        assert {k: v for k, v in attribute.items() if k != "values"} == {
+            "variable": True,
+            "code": "HEARD_OF",
+            "datatype": "singlevaluelist",
+            "required": False,
+            "datatype_description": "",
+            "order": 1,
+            "description": "Where did you hear of 8890?",
         }
+        assert attribute["values"][0] == {
+            "key": "community_visit",
+            "name": "A community visit day",
+        }
+        assert len(attribute["values"]) == 6
     else:
         root = ElementTree.fromstring(response.content)
         assert root.tag == "service_definition"
         assert root.findtext("service_code") == "streetlight"
-        assert list(root.find("attributes")) == []
+        (attribute,) = root.find("attributes")
+        assert attribute.tag == "attribute"
+        assert attribute.findtext("code") == "HEARD_OF"
+        assert attribute.findtext("required") == "false"
+        keys = [value.findtext("key") for value in attribute.find("values")]
+        assert keys[0] == "community_visit"
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

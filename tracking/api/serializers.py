@@ -26,10 +26,12 @@ from ..models import (
     Channel,
     Department,
     DepartmentResponse,
+    HeardOf,
     Kind,
     ResponseChannel,
     State,
 )
+from ..partners.models import CommunityVisit
 from ..services import CitizenData
 
 #: The longest reason, answer, response or note the API takes (characters).
@@ -140,6 +142,12 @@ class CaseSerializer(serializers.ModelSerializer):
         allow_null=True,
     )
     citizen = serializers.SerializerMethodField()
+    heard_of = serializers.ChoiceField(
+        choices=HeardOf.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("How the citizen heard of 8890; empty when not asked."),
+    )
 
     class Meta:
         model = Case
@@ -168,6 +176,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "latitude",
             "longitude",
             "citizen",
+            "heard_of",
+            "heard_of_visit",
         ]
         read_only_fields = fields
 
@@ -605,6 +615,24 @@ class CaseRegisterSerializer(serializers.Serializer):
     )
     channel = serializers.ChoiceField(choices=REGISTER_CHANNELS, default=Channel.PHONE)
     citizen = CitizenInputSerializer(required=False, allow_null=True)
+    heard_of = serializers.ChoiceField(
+        choices=HeardOf.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("How the citizen heard of 8890, if asked."),
+    )
+    heard_of_visit = IdField(
+        queryset=CommunityVisit.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The community visit day (its id) where the citizen heard of 8890: "
+            "only with heard_of “community_visit”, and a visit held on or before "
+            "today."
+        ),
+    )
 
     def service_kwargs(self) -> dict:
         data = dict(self.validated_data)
@@ -739,6 +767,35 @@ class StatsOverdueSerializer(serializers.Serializer):
     cases = StatsOverdueCaseSerializer(many=True)
 
 
+class StatsHeardOfSerializer(serializers.Serializer):
+    heard_of = serializers.ChoiceField(
+        choices=HeardOf.choices,
+        allow_null=True,
+        help_text=_("null: not asked, or not said"),
+    )
+    label = serializers.CharField()
+    first_time_callers = serializers.IntegerField()
+
+
+class StatsVisitSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    place = serializers.CharField(allow_blank=True)
+    people_served = serializers.IntegerField(allow_null=True)
+    first_time_callers = serializers.IntegerField()
+
+
+class StatsFirstTimeCallersSerializer(serializers.Serializer):
+    """Citizens whose first contact with the hotline (a call or a case, by phone
+    number) fell in the period, and how that contact says they heard of 8890."""
+
+    first_time_callers = serializers.IntegerField()
+    asked = serializers.IntegerField()
+    attributed_to_visits = serializers.IntegerField()
+    visit_not_recorded = serializers.IntegerField()
+    heard_of = StatsHeardOfSerializer(many=True)
+    visits = StatsVisitSerializer(many=True)
+
+
 class StatsSerializer(serializers.Serializer):
     """The hotline's public figures (no personal data: references, categories
     and department names only)."""
@@ -754,3 +811,4 @@ class StatsSerializer(serializers.Serializer):
     ranking = StatsRankingSerializer()
     media_effect = StatsMediaEffectSerializer()
     overdue = StatsOverdueSerializer(many=True)
+    first_time_callers = StatsFirstTimeCallersSerializer()

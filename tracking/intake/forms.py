@@ -16,7 +16,14 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from ..models import Category, Channel, Kind, is_phone_number, normalize_phone
+from ..models import (
+    Category,
+    Channel,
+    HeardOf,
+    Kind,
+    is_phone_number,
+    normalize_phone,
+)
 from ..selectors import PHONE_TAIL_DIGITS
 from ..services import CitizenData
 from .photos import PhotoRefused, clean_photo
@@ -107,6 +114,13 @@ class ReportForm(forms.Form):
         help_text=_(
             "The hotline calls you back on this number. It is never published."
         ),
+    )
+    heard_of = forms.ChoiceField(
+        label=_("Where did you hear of 8890?"),
+        choices=[("", _("Rather not say")), *HeardOf.choices],
+        required=False,
+        help_text=_("Optional. It helps the hotline know how people find it."),
+        error_messages={"invalid_choice": _("Choose one of the answers listed.")},
     )
     consent_to_publish = forms.BooleanField(
         label=_(
@@ -216,6 +230,7 @@ class ReportForm(forms.Form):
             "channel": Channel.WEB,
             "consent_to_publish": data["consent_to_publish"],
             "photos": data["photos"],
+            "heard_of": data["heard_of"],
         }
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..calendar import local_zone
-from ..models import Category, normalize_phone
+from ..models import Category, HeardOf, normalize_phone
 from ..parsing import whole_number
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -48,6 +48,10 @@ _W3C = re.compile(
 )
 _MICRODEGREE = Decimal("0.000001")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+#: The code of the optional attribute every service has: how the citizen heard
+#: of 8890 (posted as ``attribute[HEARD_OF]``).
+HEARD_OF = "HEARD_OF"
+HEARD_OF_PARAMETER = f"attribute[{HEARD_OF}]"
 
 
 class BodyError(ValueError):
@@ -154,6 +158,19 @@ class ServiceRequestForm(forms.Form):
         validators=[URLValidator(schemes=["http", "https"])],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not a Python name: GeoReport v2 names a service's attributes so.
+        self.fields[HEARD_OF_PARAMETER] = forms.ChoiceField(
+            choices=[("", ""), *HeardOf.choices],
+            required=False,
+            error_messages={
+                "invalid_choice": gettext_lazy(
+                    "%(value)s is not one of the keys of the service definition."
+                )
+            },
+        )
+
     def clean_service_code(self) -> Category:
         code = self.cleaned_data["service_code"].strip()
         category = (
@@ -236,6 +253,7 @@ class ServiceRequestForm(forms.Form):
             "longitude": data["long"],
             "location_text": location,
             "media_url": data["media_url"].strip(),
+            "heard_of": data[HEARD_OF_PARAMETER],
             "citizen": CitizenData(
                 name=data["name"], phone=data["phone"], email=data["email"]
             ),

@@ -13,10 +13,18 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from .. import actions
-from ..models import OPEN_STATES, TERMINAL_STATES, Case, CaseEvent, Category, State
+from ..models import (
+    OPEN_STATES,
+    TERMINAL_STATES,
+    Case,
+    CaseEvent,
+    Category,
+    HeardOf,
+    State,
+)
 from ..redaction import redact, rules_for_cases
 from .formats import w3c
-from .forms import RequestFilters
+from .forms import HEARD_OF, RequestFilters
 
 REALTIME = "realtime"
 
@@ -32,7 +40,8 @@ def service_list() -> list[dict]:
             "service_code": category.service_code,
             "service_name": category.name,
             "description": category.description,
-            "metadata": False,
+            # Every service has the optional HEARD_OF attribute.
+            "metadata": True,
             "type": REALTIME,
             "keywords": "",
             "group": category.default_department.name
@@ -46,7 +55,22 @@ def service_list() -> list[dict]:
 def service_definition(code: str) -> dict | None:
     if not Category.objects.filter(service_code=code, is_active=True).exists():
         return None
-    return {"service_code": code, "attributes": []}
+    return {"service_code": code, "attributes": [heard_of_attribute()]}
+
+
+def heard_of_attribute() -> dict:
+    """How the citizen heard of 8890, an optional attribute of every service
+    (GeoReport v2 ``attribute[HEARD_OF]``), answered with one of its keys."""
+    return {
+        "variable": True,
+        "code": HEARD_OF,
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": "",
+        "order": 1,
+        "description": _("Where did you hear of 8890?"),
+        "values": [{"key": key, "name": str(name)} for key, name in HeardOf.choices],
+    }
 
 
 def _cases():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from io import BytesIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -20,7 +21,17 @@ from .. import services as case_services
 from ..calendar import local_zone
 from ..models import Case, Kind, State
 from . import services
-from .models import CommunityVisit, LineKind, Partner, ServiceTeam, Trade
+from .models import (
+    CommunityVisit,
+    CommunityVisitPhoto,
+    HomeVisit,
+    HomeVisitSample,
+    LineKind,
+    Partner,
+    ServiceTeam,
+    Trade,
+    VisitOutcome,
+)
 from .services import LineData
 
 # name, trades, area, joined (days ago), master with a disability, contact
@@ -384,6 +395,213 @@ def _visits(partners: dict[str, Partner]) -> int:
     return made
 
 
+# --- a home-visit campaign (入户回访) -----------------------------------------------
+
+# More households the partners served lately, so that the campaign has 20-odd to
+# visit: surname, estate, what was wrong, partner, trade line, days ago.
+SERVED = [
+    ("孙", "香格里拉小区", "水龙头漏水", "巧手水电维修", "更换水龙头阀芯"),
+    ("钱", "锦绣江南小区", "厨房下水道堵塞", "巧手水电维修", "疏通下水道"),
+    ("李", "龙域天城小区", "空调不制冷", "匠心家电维修", "空调加氟清洗"),
+    ("周", "九铃华府小区", "洗衣机不排水", "匠心家电维修", "更换排水泵"),
+    ("吴", "金色港湾小区", "阳台渗水", "应师傅防水", "阳台补做防水"),
+    ("郑", "安居苑小区", "入户门锁打不开", "光明开锁换锁", "维修门锁"),
+    ("王", "东方小区", "衣柜需要安装", "暖心搬运安装", "组装衣柜"),
+    ("冯", "大花园村", "电热水器不加热", "匠心家电维修", "更换加热管"),
+    ("陈", "香格里拉小区", "卫生间地漏返味", "应师傅防水", "更换防臭地漏"),
+    ("褚", "锦绣江南小区", "插座跳闸", "巧手水电维修", "更换插座"),
+    ("卫", "龙域天城小区", "油烟机噪音大", "匠心家电维修", "清洗油烟机"),
+    ("蒋", "九铃华府小区", "窗户关不严", "暖心搬运安装", "调整窗扇"),
+    ("沈", "金色港湾小区", "外墙渗水到卧室", "应师傅防水", "内墙防水处理"),
+    ("韩", "安居苑小区", "老人搬家需要帮手", "暖心搬运安装", "搬运家具"),
+    ("杨", "东方小区", "马桶漏水", "巧手水电维修", "更换马桶进水阀"),
+    ("朱", "大花园村", "冰箱不制冷", "匠心家电维修", "更换温控器"),
+    ("秦", "香格里拉小区", "防盗门锁芯老化", "光明开锁换锁", "更换锁芯"),
+    ("尤", "锦绣江南小区", "灯具需要更换", "巧手水电维修", "安装吸顶灯"),
+    ("许", "龙域天城小区", "楼顶漏雨", "应师傅防水", "屋面局部防水"),
+    ("何", "九铃华府小区", "电视需要挂墙", "暖心搬运安装", "安装电视挂架"),
+    ("吕", "金色港湾小区", "燃气灶打不着火", "匠心家电维修", "更换点火针"),
+    ("施", "安居苑小区", "水管冻裂", "巧手水电维修", "更换水管"),
+]
+# What the visited citizens said: satisfied?, suggestions (by position drawn).
+VERDICTS = [
+    (True, ""),
+    (True, "希望师傅上门前先打电话确认时间。"),
+    (True, ""),
+    (False, "材料价格应提前告知，不要到最后才说。"),
+    (True, ""),
+    (True, "维修后能留一张保修卡就更好了。"),
+    (False, "师傅迟到了一个小时，希望守时。"),
+    (True, ""),
+    (True, "希望社区月月进多来我们小区。"),
+    (True, ""),
+    (False, ""),
+    (True, ""),
+]
+UNREACHABLE, DECLINED = 4, 1
+DEMO_SEED = 8890
+# The campaign was drawn 30 days ago, over the two months before.
+DRAWN_DAYS_AGO, CAMPAIGN_DAYS = 30, 60
+
+
+def _served_cases(user, partners) -> int:
+    """The extra served households: a help request each, done by a partner."""
+    now = timezone.now()
+    made = 0
+    for n, (surname, estate, trouble, partner, work) in enumerate(SERVED):
+        title = f"{estate}{trouble}"
+        if Case.objects.filter(title=title).exists():
+            continue
+        at = now - timedelta(days=80 - 2 * n)
+        citizen = case_services.CitizenData(
+            f"{surname}女士" if n % 2 else f"{surname}先生",
+            f"139053202{n:02d}",
+            f"{estate}{n + 1}号楼",
+        )
+        call = case_services.call_register(
+            user=user,
+            caller_phone=citizen.phone,
+            outcome="answered",
+            note=title,
+            duration_seconds=150,
+            received_at=at - timedelta(minutes=5),
+        )
+        case = case_services.case_register(
+            call=call,
+            kind=Kind.HELP,
+            title=title,
+            description=f"{trouble}，希望派师傅上门。",
+            citizen=citizen,
+            user=user,
+            now=at,
+        )
+        case_services.case_accept(case=case.pk, user=user, now=at)
+        day = (at + timedelta(days=1)).astimezone(local_zone()).date()
+        start, end = _at(day, 9), _at(day, 11)
+        order = services.order_create(
+            case=case,
+            partner=partners[partner],
+            appointment_start=start,
+            appointment_end=end,
+            user=user,
+            now=at,
+        )
+        services.order_record(
+            order=order,
+            lines=[LineData(work, Decimal("1"), Decimal("60.00"), LineKind.LABOUR)],
+            service_done=f"{work}，已恢复正常。",
+            completed_at=min(start + timedelta(hours=1), now),
+            user=user,
+        )
+        made += 1
+    return made
+
+
+def _campaign(supervisor) -> HomeVisitSample | None:
+    """The campaign of the last two months: drawn once with the demo's seed;
+    the first dozen households visited, some not reached, one declined, a few
+    planned, one suggestion given to its partner as follow-up work."""
+    existing = HomeVisitSample.objects.filter(seed=DEMO_SEED).first()
+    if existing is not None:
+        return None
+    now = timezone.now()
+    today = timezone.localdate()
+    drawn_on = today - timedelta(days=DRAWN_DAYS_AGO)
+    sample = services.home_visit_sample_draw(
+        period_start=drawn_on - timedelta(days=CAMPAIGN_DAYS),
+        period_end=drawn_on,
+        size=24,
+        seed=DEMO_SEED,
+        user=supervisor,
+        now=now - timedelta(days=DRAWN_DAYS_AGO),
+    )
+    visits = list(sample.visits.order_by("position"))
+    for n, visit in enumerate(visits):
+        planned = now + timedelta(days=n - 18)
+        services.home_visit_plan(
+            visit=visit,
+            planned_at=planned.replace(minute=0, second=0, microsecond=0),
+            invite_partner=n % 3 == 0,
+            user=supervisor,
+        )
+    verdicts = iter(VERDICTS)
+    for n, visit in enumerate(visits[: len(VERDICTS) + UNREACHABLE + DECLINED]):
+        at = now - timedelta(days=18 - n)
+        if n < len(VERDICTS):
+            satisfied, suggestions = next(verdicts)
+            services.home_visit_record(
+                visit=visit,
+                outcome=VisitOutcome.DONE,
+                satisfied=satisfied,
+                suggestions=suggestions,
+                note="师傅一同上门回访。" if visit.invite_partner else "",
+                user=supervisor,
+                now=at,
+            )
+        else:
+            services.home_visit_record(
+                visit=visit,
+                outcome=VisitOutcome.UNREACHABLE
+                if n < len(VERDICTS) + UNREACHABLE
+                else VisitOutcome.DECLINED,
+                user=supervisor,
+                now=at,
+            )
+    late = HomeVisit.objects.filter(sample=sample, suggestions__contains="守时").first()
+    if late is not None:
+        services.follow_up_create(
+            visit=late,
+            task="与师傅约定上门时间并提前半小时电话告知；下月抽查守时情况。",
+            due_on=today + timedelta(days=14),
+            user=supervisor,
+            now=now,
+        )
+    return sample
+
+
+# --- photos of the community visit days ---------------------------------------------
+
+PHOTOS = [
+    ("香格里拉小区", "便民服务队在小区广场义务维修家电", (46, 125, 50)),
+    ("锦绣江南小区", "养生服务队为居民量血压", (21, 101, 192)),
+]
+
+
+def _png(colour) -> bytes:
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
+
+    picture = PILImage.new("RGB", (480, 320), colour)
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((40, 200, 440, 280), fill=(250, 250, 250))
+    draw.ellipse((190, 50, 290, 150), fill=(255, 193, 7))
+    out = BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _photos() -> int:
+    """A photo each for two visits already past, made in code (a small PNG)."""
+    from django.core.files.images import ImageFile
+    from wagtail.images import get_image_model
+
+    today = timezone.localdate()
+    made = 0
+    for n, (community, caption, colour) in enumerate(PHOTOS):
+        visit = CommunityVisit.objects.filter(
+            community=community, date__lt=today
+        ).first()
+        if visit is None or visit.visit_photos.exists():
+            continue
+        image = get_image_model().objects.create(
+            title=caption,
+            file=ImageFile(BytesIO(_png(colour)), name=f"community-visit-{n + 1}.png"),
+        )
+        CommunityVisitPhoto.objects.create(visit=visit, image=image, caption=caption)
+        made += 1
+    return made
+
+
 def load(stdout=None) -> int:
     """Make the demo partners and their orders; returns the orders made."""
     user = get_user_model().objects.filter(username="officer").first()
@@ -396,9 +614,23 @@ def load(stdout=None) -> int:
         _own_cases(user)
         visits = _visits(partners)
     made = sum(_order(demo, partners, user) for demo in ORDERS)
+    with transaction.atomic():
+        made += _served_cases(user, partners)
+    supervisor = get_user_model().objects.filter(username="supervisor").first()
+    campaign = None
+    if supervisor is not None:
+        with transaction.atomic():
+            campaign = _campaign(supervisor)
+    photos = _photos()
     if stdout:
         stdout.write(
             f"Partners demo ready ({len(partners)} partners, {made} new orders, "
-            f"{visits} new community visits)."
+            f"{visits} new community visits, {photos} new photos"
+            + (
+                f", a home-visit campaign of {campaign.visits.count()}"
+                if campaign
+                else ""
+            )
+            + ")."
         )
     return made

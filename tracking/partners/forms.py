@@ -17,14 +17,18 @@ from .models import (
     MONEY,
     RATING_MAX,
     RATING_MIN,
+    HomeVisit,
+    HomeVisitSample,
     LineKind,
     OrderStatus,
     Partner,
+    PartnerFollowUp,
     ServiceOrder,
     Trade,
+    VisitOutcome,
     complaints_threshold,
 )
-from .services import LineData
+from .services import MAX_RECENT_DAYS, MAX_SAMPLE, LineData
 
 
 def _aware(day, time) -> datetime:
@@ -219,3 +223,146 @@ class ServiceOrderFilterSet(WagtailFilterSet):
     class Meta:
         model = ServiceOrder
         fields = ["status", "partner"]
+
+
+# --- home visits (入户回访) ---------------------------------------------------------
+
+
+class SampleDrawForm(forms.Form):
+    """A home-visit campaign's draw: the period served, how many households,
+    the seed (a new one when left empty) and the recent-visit exclusion."""
+
+    period_start = forms.DateField(
+        label=_("Served from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label=_("Served until"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    size = forms.IntegerField(
+        label=_("Households wanted"), min_value=1, max_value=MAX_SAMPLE, initial=20
+    )
+    seed = forms.IntegerField(
+        label=_("Random seed"),
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        help_text=_(
+            "Leave empty for a new one. The same seed on the same data draws the "
+            "same households."
+        ),
+    )
+    recent_days = forms.IntegerField(
+        label=_("Leave out citizens visited within (days)"),
+        min_value=0,
+        max_value=MAX_RECENT_DAYS,
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The period must end after it starts."))
+        return data
+
+
+class VisitPlanForm(forms.Form):
+    day = forms.DateField(
+        label=_("Day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    time = forms.TimeField(
+        label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    invite_partner = forms.BooleanField(
+        label=_("Invite the partner who served the order"), required=False
+    )
+
+    def planned_at(self) -> datetime:
+        return _aware(self.cleaned_data["day"], self.cleaned_data["time"])
+
+
+VERDICT_CHOICES = [
+    ("", _("No verdict (not visited)")),
+    ("yes", _("Satisfied")),
+    ("no", _("Not satisfied")),
+]
+
+
+class VisitRecordForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=VisitOutcome.choices, widget=forms.RadioSelect
+    )
+    satisfied = forms.ChoiceField(
+        label=_("Citizen's verdict on the partner's service"),
+        choices=VERDICT_CHOICES,
+        required=False,
+    )
+    suggestions = forms.CharField(
+        label=_("Suggestions"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=4000,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == VisitOutcome.DONE and not data.get("satisfied"):
+            self.add_error("satisfied", _("Say whether the citizen was satisfied."))
+        return data
+
+    def verdict(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.cleaned_data.get("satisfied"))
+
+
+class FollowUpForm(forms.Form):
+    task = forms.CharField(
+        label=_("What the partner is to do"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    due_on = forms.DateField(
+        label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class FollowUpDoneForm(forms.Form):
+    note = forms.CharField(
+        label=_("What was done"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+
+
+class SuggestionFilterSet(WagtailFilterSet):
+    partner = django_filters.ModelChoiceFilter(
+        label=_("Partner"), field_name="order__partner", queryset=Partner.objects.all()
+    )
+    sample = django_filters.ModelChoiceFilter(
+        label=_("Campaign"), queryset=HomeVisitSample.objects.all()
+    )
+
+    class Meta:
+        model = HomeVisit
+        fields = ["partner", "sample"]
+
+
+class FollowUpFilterSet(WagtailFilterSet):
+    partner = django_filters.ModelChoiceFilter(
+        label=_("Partner"), queryset=Partner.objects.all()
+    )
+    done = django_filters.BooleanFilter(
+        label=_("Done"),
+        field_name="done_at",
+        lookup_expr="isnull",
+        exclude=True,
+        widget=BooleanRadioSelect,
+    )
+
+    class Meta:
+        model = PartnerFollowUp
+        fields = ["partner", "done"]

@@ -24,6 +24,9 @@ from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.models import Orderable
 
 CENT = Decimal("0.01")
 MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -445,15 +448,59 @@ class VisitOptOut(models.Model):
         return str(self.citizen_id)
 
 
+class HomeVisitSampleQuerySet(models.QuerySet):
+    def with_figures(self):
+        """Each campaign (a sample) with its figures, in one query:
+
+        - ``visits_count``: the households drawn;
+        - ``planned_count``: those given a day for the visit;
+        - ``done_count`` / ``unreachable_count`` / ``declined_count``: the visits
+          by outcome;
+        - ``satisfied_count``: the done visits whose citizen was satisfied with
+          the partner's work (the share is of ``done_count``);
+        - ``suggestions_count``: the done visits that brought suggestions.
+        """
+        visit = "visits__"
+        done = Q(**{f"{visit}outcome": VisitOutcome.DONE})
+        return self.annotate(
+            visits_count=Count("visits"),
+            planned_count=Count(
+                "visits", filter=Q(**{f"{visit}planned_at__isnull": False})
+            ),
+            done_count=Count("visits", filter=done),
+            unreachable_count=Count(
+                "visits", filter=Q(**{f"{visit}outcome": VisitOutcome.UNREACHABLE})
+            ),
+            declined_count=Count(
+                "visits", filter=Q(**{f"{visit}outcome": VisitOutcome.DECLINED})
+            ),
+            satisfied_count=Count(
+                "visits", filter=done & Q(**{f"{visit}satisfied": True})
+            ),
+            suggestions_count=Count(
+                "visits", filter=done & ~Q(**{f"{visit}suggestions": ""})
+            ),
+        )
+
+
 class HomeVisitSample(models.Model):
-    """A random draw of citizens served in a period, to be visited at home with
-    the partner who served them. Drawn again with the same seed from the same
-    data, it gives the same citizens (see ``home_visit_sample_draw``)."""
+    """A home-visit campaign: a random draw of citizens served in a period, to
+    be visited at home with the partner who served them. Drawn again with the
+    same seed and exclusion from the same data, it gives the same citizens (see
+    ``home_visit_sample_draw``)."""
 
     period_start = models.DateField(_("served from"))
     period_end = models.DateField(_("served until"))
     size = models.PositiveSmallIntegerField(_("households wanted"))
     seed = models.BigIntegerField(_("random seed"))
+    recent_days = models.PositiveSmallIntegerField(
+        _("left out when visited within (days)"),
+        default=180,
+        help_text=_(
+            "Citizens visited or drawn within this many days before the draw "
+            "are not drawn again."
+        ),
+    )
     drawn_at = models.DateTimeField(_("drawn at"), default=timezone.now)
     drawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -464,22 +511,37 @@ class HomeVisitSample(models.Model):
         related_name="+",
     )
 
+    objects = HomeVisitSampleQuerySet.as_manager()
+
     class Meta:
         ordering = ["-drawn_at", "-pk"]
-        verbose_name = _("home visit sample")
-        verbose_name_plural = _("home visit samples")
+        verbose_name = _("home visit campaign")
+        verbose_name_plural = _("home visit campaigns")
 
     def __str__(self):
         return f"{self.period_start}–{self.period_end} #{self.seed}"
 
 
+class VisitOutcome(models.TextChoices):
+    DONE = "done", _("Visited")
+    UNREACHABLE = "unreachable", _("Nobody reached")
+    DECLINED = "declined", _("Declined the visit")
+
+
+class HomeVisitQuerySet(models.QuerySet):
+    def with_suggestions(self):
+        """Done visits whose citizen made suggestions."""
+        return self.filter(outcome=VisitOutcome.DONE).exclude(suggestions="")
+
+
 class HomeVisit(models.Model):
-    """One household of a sample: the citizen, the order whose partner comes
-    along, and, once visited, the outcome."""
+    """One household of a campaign: the citizen, the order whose partner may
+    come along, the planned day and, once visited, the outcome, the citizen's
+    verdict on that order and their suggestions."""
 
     sample = models.ForeignKey(
         HomeVisitSample,
-        verbose_name=_("sample"),
+        verbose_name=_("campaign"),
         on_delete=models.CASCADE,
         related_name="visits",
     )
@@ -496,9 +558,31 @@ class HomeVisit(models.Model):
         related_name="home_visits",
     )
     position = models.PositiveSmallIntegerField(_("position"))
+    planned_at = models.DateTimeField(_("planned for"), null=True, blank=True)
+    invite_partner = models.BooleanField(
+        _("partner invited"),
+        default=False,
+        help_text=_("The partner who served the order comes along."),
+    )
     visited_at = models.DateTimeField(_("visited at"), null=True, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=20, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=VisitOutcome.choices, blank=True
+    )
+    satisfied = models.BooleanField(
+        _("satisfied with the service"), null=True, blank=True
+    )
+    suggestions = models.TextField(_("suggestions"), blank=True)
     note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = HomeVisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["sample", "position"]
@@ -507,11 +591,89 @@ class HomeVisit(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["sample", "citizen"], name="home_visit_once_per_sample"
-            )
+            ),
+            # A verdict is given at a visit that took place, and only there.
+            models.CheckConstraint(
+                condition=Q(outcome=VisitOutcome.DONE, satisfied__isnull=False)
+                | (~Q(outcome=VisitOutcome.DONE) & Q(satisfied__isnull=True)),
+                name="home_visit_verdict_when_done",
+            ),
         ]
 
     def __str__(self):
         return f"{self.sample_id}/{self.position}"
+
+    @property
+    def is_recorded(self) -> bool:
+        return bool(self.outcome)
+
+
+class PartnerFollowUpQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(done_at__isnull=True)
+
+
+class PartnerFollowUp(models.Model):
+    """Follow-up work for a partner (整改), made from a citizen's suggestion at
+    a home visit: what to do, by when, and once done, when and how."""
+
+    partner = models.ForeignKey(
+        Partner,
+        verbose_name=_("partner"),
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+    )
+    visit = models.ForeignKey(
+        HomeVisit,
+        verbose_name=_("home visit"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    order = models.ForeignKey(
+        ServiceOrder,
+        verbose_name=_("service order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    task = models.TextField(_("what to do"))
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    done_note = models.TextField(_("what was done"), blank=True)
+
+    objects = PartnerFollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["done_at", "due_on", "pk"]
+        verbose_name = _("follow-up work")
+        verbose_name_plural = _("follow-up work")
+
+    def __str__(self):
+        return f"{self.partner} {self.due_on:%Y-%m-%d}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
 
 
 # --- community visit days (社区月月进) ------------------------------------------------
@@ -544,7 +706,7 @@ class CommunityVisitQuerySet(models.QuerySet):
         return self.filter(date__lt=today).order_by("-date", "-pk")
 
 
-class CommunityVisit(models.Model):
+class CommunityVisit(ClusterableModel):
     """A community visit day (社区月月进): the hotline, its service teams and
     partners spend a day in one residential community or village.
 
@@ -584,12 +746,6 @@ class CommunityVisit(models.Model):
         help_text=_("Entered after the day."),
     )
     summary = models.TextField(_("what happened"), blank=True)
-    photos = models.ManyToManyField(
-        "wagtailimages.Image",
-        verbose_name=_("photos"),
-        related_name="+",
-        blank=True,
-    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -626,3 +782,29 @@ class CommunityVisit(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class CommunityVisitPhoto(Orderable):
+    """A photo of a community visit day, shown in public once the day is past;
+    its caption is the alternative text (the visit's place when there is none)."""
+
+    visit = ParentalKey(
+        CommunityVisit,
+        verbose_name=_("community visit"),
+        on_delete=models.CASCADE,
+        related_name="visit_photos",
+    )
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("image"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("community visit photo")
+        verbose_name_plural = _("community visit photos")
+
+    def __str__(self):
+        return self.caption or str(self.image_id)

@@ -2,7 +2,8 @@
 
 :mod:`tracking.roles` gives the role groups these (``ROLE_PERMISSIONS``): case
 officers and supervisors refer help requests and keep the service records;
-supervisors also keep the list of partners and their trades.
+supervisors also keep the list of partners and their trades, and run the
+home-visit campaigns and the follow-up work they give partners.
 """
 
 OFFICER = [
@@ -12,9 +13,6 @@ OFFICER = [
     ("partners", "add_serviceorder"),
     ("partners", "change_serviceorder"),
     ("partners", "view_partnerflag"),
-    ("partners", "view_homevisitsample"),
-    ("partners", "view_homevisit"),
-    ("partners", "change_homevisit"),
     ("partners", "add_visitoptout"),
     ("partners", "view_visitoptout"),
     ("partners", "view_communityvisit"),
@@ -27,7 +25,14 @@ SUPERVISOR = [
     ("partners", "change_partner"),
     ("partners", "add_trade"),
     ("partners", "change_trade"),
+    # Home visits (入户回访) are the supervisors' campaigns.
+    ("partners", "view_homevisitsample"),
     ("partners", "add_homevisitsample"),
+    ("partners", "view_homevisit"),
+    ("partners", "change_homevisit"),
+    ("partners", "view_partnerfollowup"),
+    ("partners", "add_partnerfollowup"),
+    ("partners", "change_partnerfollowup"),
     ("partners", "add_communityvisit"),
     ("partners", "change_communityvisit"),
     ("partners", "add_serviceteam"),
@@ -43,9 +48,12 @@ EDITOR = [
 # Whoever may see a partner's contact (a phone, an address): staff who refer.
 VIEW_CONTACT = "partners.view_partner"
 
-# A partner's own login (optional): its own orders, to keep their records.
+# A partner's own login (optional): its own orders, to keep their records, and
+# its own follow-up work from the home visits, to mark it done.
 PARTNER = [
     ("wagtailadmin", "access_admin"),
     ("partners", "view_serviceorder"),
     ("partners", "change_serviceorder"),
+    ("partners", "view_partnerfollowup"),
+    ("partners", "change_partnerfollowup"),
 ]

@@ -41,8 +41,10 @@ from .models import (
     OrderStatus,
     Partner,
     PartnerFlag,
+    PartnerFollowUp,
     ServiceOrder,
     ServiceRecordLine,
+    VisitOutcome,
     complaints_threshold,
     complaints_window,
     line_amount,
@@ -378,21 +380,31 @@ def order_rate(
 
 def recent_visit_days() -> int:
     """Citizens visited (or drawn) this recently are not drawn again
-    (``HOME_VISIT_RECENT_DAYS``)."""
+    (``HOME_VISIT_RECENT_DAYS``), unless the draw says otherwise."""
     return int(getattr(settings, "HOME_VISIT_RECENT_DAYS", 180))
 
 
+MAX_SAMPLE = 500
+MAX_RECENT_DAYS = 3650
+
+
 def home_visit_candidates(
-    *, period_start: date, period_end: date, now: datetime
+    *,
+    period_start: date,
+    period_end: date,
+    now: datetime,
+    recent_days: int | None = None,
 ) -> list[tuple[int, int]]:
     """``(citizen id, order id)`` of every citizen a partner served in the period
     (an order done between the two days, local time), with their latest such
     order, in citizen order; without those who opted out and those visited or
-    drawn within ``HOME_VISIT_RECENT_DAYS``."""
+    drawn within ``recent_days`` (default ``HOME_VISIT_RECENT_DAYS``)."""
     zone = local_zone()
     start = datetime.combine(period_start, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(period_end + timedelta(days=1), datetime.min.time(), zone)
-    recent = now - timedelta(days=recent_visit_days())
+    if recent_days is None:
+        recent_days = recent_visit_days()
+    recent = now - timedelta(days=recent_days)
     visited = HomeVisit.objects.filter(visited_at__gt=recent).values("citizen_id")
     drawn = HomeVisit.objects.filter(sample__drawn_at__gt=recent).values("citizen_id")
     orders = (
@@ -414,6 +426,12 @@ def home_visit_candidates(
     return sorted(latest.items())
 
 
+def new_seed() -> int:
+    """A seed for a draw when the supervisor gives none; shown with the
+    campaign so that the draw can be repeated."""
+    return random.SystemRandom().randrange(1, 10**9)
+
+
 def home_visit_sample_draw(
     *,
     period_start: date,
@@ -421,23 +439,41 @@ def home_visit_sample_draw(
     size: int,
     seed: int,
     user,
+    recent_days: int | None = None,
     now: datetime | None = None,
 ) -> HomeVisitSample:
     """Draw ``size`` households at random among the citizens served in the
-    period (supervisors). The candidates are listed in a fixed order and drawn
-    with ``random.Random(seed)``: the same seed on the same data draws the same
-    households, so a draw can be checked afterwards. Fewer candidates than
-    ``size``: all of them."""
+    period (supervisors): a home-visit campaign. The candidates are listed in a
+    fixed order and drawn with ``random.Random(seed)``: the same seed and
+    exclusion on the same data draw the same households, so a draw can be
+    checked afterwards. Fewer candidates than ``size``: all of them."""
     if user is None or not user.has_perm("partners.add_homevisitsample"):
         raise CasePermissionDenied(_("You may not draw home visits."))
+    _staff_only(user)
+    if period_start is None or period_end is None:
+        raise InvalidInput(_("Give the first and the last day of the period."))
     if period_end < period_start:
         raise InvalidInput(_("The period must end after it starts."))
-    if not 1 <= size <= 500:
-        raise InvalidInput(_("Draw between 1 and 500 households."))
+    if not 1 <= size <= MAX_SAMPLE:
+        raise InvalidInput(
+            _("Draw between 1 and %(most)s households.") % {"most": MAX_SAMPLE}
+        )
+    if recent_days is None:
+        recent_days = recent_visit_days()
+    if not 0 <= recent_days <= MAX_RECENT_DAYS:
+        raise InvalidInput(
+            _("Leave out citizens visited within 0 to %(most)s days.")
+            % {"most": MAX_RECENT_DAYS}
+        )
+    if not -(2**63) <= seed < 2**63:
+        raise InvalidInput(_("The seed is too large."))
     now = now or timezone.now()
     with transaction.atomic():
         candidates = home_visit_candidates(
-            period_start=period_start, period_end=period_end, now=now
+            period_start=period_start,
+            period_end=period_end,
+            now=now,
+            recent_days=recent_days,
         )
         chosen = random.Random(seed).sample(candidates, min(size, len(candidates)))
         sample = HomeVisitSample.objects.create(
@@ -445,6 +481,7 @@ def home_visit_sample_draw(
             period_end=period_end,
             size=size,
             seed=seed,
+            recent_days=recent_days,
             drawn_at=now,
             drawn_by=user,
         )
@@ -462,45 +499,199 @@ def home_visit_sample_draw(
     return sample
 
 
+def _may_visit(user) -> None:
+    if user is None or not user.has_perm("partners.change_homevisit"):
+        raise CasePermissionDenied(_("You may not plan or record home visits."))
+    _staff_only(user)
+
+
+def _lock_visit(visit: HomeVisit | int) -> HomeVisit:
+    pk = visit.pk if isinstance(visit, HomeVisit) else visit
+    locked = (
+        HomeVisit.objects.select_for_update()
+        .select_related("order")
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None:
+        raise InvalidInput(_("This home visit does not exist."))
+    return locked
+
+
+def home_visit_plan(
+    *,
+    visit: HomeVisit | int,
+    planned_at: datetime,
+    invite_partner: bool,
+    user,
+) -> HomeVisit:
+    """Give a household of a campaign its day and time, and say whether the
+    partner who served the order comes along. Until the visit is recorded it
+    can be planned again (the citizen asked for another day)."""
+    _may_visit(user)
+    if planned_at is None:
+        raise InvalidInput(_("Give the day and the time of the visit."))
+    with transaction.atomic():
+        locked = _lock_visit(visit)
+        if locked.is_recorded:
+            raise TransitionRefused(_("This visit is recorded: it is not planned."))
+        locked.planned_at = planned_at
+        locked.invite_partner = bool(invite_partner)
+        locked.save(update_fields=["planned_at", "invite_partner"])
+    return locked
+
+
+# How each outcome of a visit is the case's callback: a visit nobody opened the
+# door to is an unreachable callback; a declined one is no callback at all.
+CALLBACK_OF_VERDICT = {
+    True: CallbackOutcome.SATISFIED,
+    False: CallbackOutcome.DISSATISFIED,
+}
+
+
 def home_visit_record(
     *,
     visit: HomeVisit | int,
     outcome: str,
+    satisfied: bool | None = None,
+    suggestions: str = "",
     note: str = "",
     user,
     now: datetime | None = None,
 ) -> HomeVisit:
-    """Record how a home visit went. On a case that waits for its callback
-    (answered or replied), the visit is that callback, of method ``home_visit``,
-    recorded by the callback service in the same transaction."""
+    """Record how a home visit went, once: visited (``done``, with the citizen's
+    verdict on the partner's order and their suggestions), nobody reached
+    (``unreachable``) or the citizen declined (``declined``).
+
+    On a case that waits for its callback (answered or replied) a visit that
+    took place is that callback, of method ``home_visit``, satisfied or
+    dissatisfied as the verdict; an unreachable visit is an unreachable one. The
+    callback service writes it in this transaction: both or neither.
+    """
     from .. import services as case_services
 
-    if user is None or not user.has_perm("partners.change_homevisit"):
-        raise CasePermissionDenied(_("You may not record home visits."))
-    if outcome not in CallbackOutcome.values:
+    _may_visit(user)
+    if outcome not in VisitOutcome.values:
         raise InvalidInput(_("Choose the outcome of the visit."))
+    suggestions = (suggestions or "").strip()
+    note = (note or "").strip()
+    if outcome == VisitOutcome.DONE:
+        if satisfied is None:
+            raise InvalidInput(_("Say whether the citizen was satisfied."))
+    else:
+        if satisfied is not None or suggestions:
+            raise InvalidInput(
+                _("A verdict and suggestions come from a visit that took place.")
+            )
     now = now or timezone.now()
-    pk = visit.pk if isinstance(visit, HomeVisit) else visit
     with transaction.atomic():
-        locked = (
-            HomeVisit.objects.select_for_update().select_related("order").filter(pk=pk)
-        ).first()
-        if locked is None:
-            raise InvalidInput(_("This home visit does not exist."))
+        locked = _lock_visit(visit)
+        if locked.is_recorded:
+            raise TransitionRefused(_("This visit is already recorded."))
         case = Case.objects.get(pk=locked.order.case_id)
         if not may_act_on(case, user):
             raise CasePermissionDenied(_("You may not act on this case."))
         locked.visited_at = now
         locked.outcome = outcome
-        locked.note = (note or "").strip()
-        locked.save(update_fields=["visited_at", "outcome", "note"])
-        if case.state in (State.REPLIED, State.ANSWERED):
+        locked.satisfied = bool(satisfied) if outcome == VisitOutcome.DONE else None
+        locked.suggestions = suggestions
+        locked.note = note
+        locked.recorded_by = user
+        locked.save(
+            update_fields=[
+                "visited_at",
+                "outcome",
+                "satisfied",
+                "suggestions",
+                "note",
+                "recorded_by",
+            ]
+        )
+        callback_outcome = (
+            CALLBACK_OF_VERDICT[locked.satisfied]
+            if outcome == VisitOutcome.DONE
+            else CallbackOutcome.UNREACHABLE
+            if outcome == VisitOutcome.UNREACHABLE
+            else None
+        )
+        if callback_outcome and case.state in (State.REPLIED, State.ANSWERED):
             case_services.callback_record(
                 case=case,
                 user=user,
-                outcome=outcome,
+                outcome=callback_outcome,
                 method=CallbackMethod.HOME_VISIT,
-                note=locked.note,
+                note=note or suggestions,
                 now=now,
             )
+    return locked
+
+
+# --- follow-up work for partners (整改) ---------------------------------------------
+
+
+def follow_up_create(
+    *,
+    visit: HomeVisit | int,
+    task: str,
+    due_on: date,
+    user,
+    now: datetime | None = None,
+) -> PartnerFollowUp:
+    """Turn a citizen's suggestion at a home visit into follow-up work for the
+    partner who served the order (supervisors): what to do, and by when."""
+    if user is None or not user.has_perm("partners.add_partnerfollowup"):
+        raise CasePermissionDenied(_("You may not give partners follow-up work."))
+    _staff_only(user)
+    task = (task or "").strip()
+    if not task:
+        raise InvalidInput(_("Say what the partner is to do."))
+    now = now or timezone.now()
+    if due_on is None or due_on < timezone.localdate(now, local_zone()):
+        raise InvalidInput(_("The due date cannot be in the past."))
+    with transaction.atomic():
+        locked = _lock_visit(visit)
+        if locked.outcome != VisitOutcome.DONE:
+            raise TransitionRefused(
+                _("Follow-up work comes from a visit that took place.")
+            )
+        return PartnerFollowUp.objects.create(
+            partner_id=locked.order.partner_id,
+            visit=locked,
+            order=locked.order,
+            task=task,
+            due_on=due_on,
+            created_at=now,
+            created_by=user,
+        )
+
+
+def follow_up_complete(
+    *,
+    follow_up: PartnerFollowUp | int,
+    note: str,
+    user,
+    now: datetime | None = None,
+) -> PartnerFollowUp:
+    """Mark follow-up work done, saying what was done: the supervisors, or the
+    partner's own account for its own work. Done once."""
+    if user is None or not user.has_perm("partners.change_partnerfollowup"):
+        raise CasePermissionDenied(_("You may not mark follow-up work done."))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("Say what was done."))
+    now = now or timezone.now()
+    pk = follow_up.pk if isinstance(follow_up, PartnerFollowUp) else follow_up
+    with transaction.atomic():
+        locked = PartnerFollowUp.objects.select_for_update().filter(pk=pk).first()
+        if locked is None:
+            raise InvalidInput(_("This follow-up work does not exist."))
+        partner_id = partner_id_of(user)
+        if partner_id is not None and locked.partner_id != partner_id:
+            raise CasePermissionDenied(_("This follow-up work is another partner's."))
+        if locked.is_done:
+            raise TransitionRefused(_("This follow-up work is already done."))
+        locked.done_at = now
+        locked.done_by = user
+        locked.done_note = note
+        locked.save(update_fields=["done_at", "done_by", "done_note"])
     return locked

@@ -21,7 +21,7 @@ from ..calendar import local_zone
 from ..exceptions import CaseError, CasePermissionDenied
 from ..models import Case
 from . import forms, services
-from .models import OrderStatus, ServiceOrder, partner_id_of
+from .models import OrderStatus, ServiceOrder, VisitOutcome, partner_id_of
 
 ORDERS_URL_NAMESPACE = "partners_orders"
 
@@ -106,7 +106,39 @@ class OrderCreateView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Templat
         ]
 
 
-class OrderDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+class StepActionsMixin:
+    """A detail page whose forms post an ``action``: each ``_<action>(data)``
+    returns the bound forms and, when they are valid, the service call to run.
+    A refusal is a 403 page, a domain error re-shows the forms with a 400."""
+
+    ACTIONS: tuple[str, ...] = ()
+    unknown_action_message = gettext_lazy("Choose what to do.")
+
+    def step_url(self) -> str:
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action", "")
+        if action not in self.ACTIONS:
+            messages.error(request, self.unknown_action_message)
+            return redirect(self.step_url())
+        bound, run = getattr(self, f"_{action}")(request.POST)
+        if run is None:
+            return self.render_to_response(self.get_context_data(**bound), status=400)
+        try:
+            message = run()
+        except CasePermissionDenied as exc:
+            return _forbidden(request, str(exc), self.step_url())
+        except CaseError as exc:
+            messages.error(request, str(exc))
+            return self.render_to_response(self.get_context_data(**bound), status=400)
+        messages.success(request, message)
+        return redirect(self.step_url())
+
+
+class OrderDetailView(
+    StepActionsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView
+):
     """One service order: its case, partner (with its contact: staff only), the
     appointment, the itemised record, the rating; a form for each action."""
 
@@ -117,6 +149,7 @@ class OrderDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Templat
     header_icon = "clipboard-list"
 
     ACTIONS = ("record", "rate", "reschedule", "cancel")
+    unknown_action_message = gettext_lazy("Choose what to do with the order.")
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -188,28 +221,20 @@ class OrderDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Templat
             is_done=order.status == OrderStatus.DONE,
             is_cancelled=order.status == OrderStatus.CANCELLED,
             case_url=reverse("tracking_cases:detail", args=(order.case_id,)),
+            # What citizens said of this order at home visits: the partner's own
+            # account reads it here, for its own orders only.
+            home_visits=list(
+                order.home_visits.filter(outcome=VisitOutcome.DONE).order_by(
+                    "visited_at", "pk"
+                )
+            ),
         )
         for name, value in self._forms().items():
             context.setdefault(name, value)
         return context
 
-    def post(self, request, *args, **kwargs):
-        action = request.POST.get("action", "")
-        if action not in self.ACTIONS:
-            messages.error(request, _("Choose what to do with the order."))
-            return redirect(order_url(self.order))
-        bound, run = getattr(self, f"_{action}")(request.POST)
-        if run is None:
-            return self.render_to_response(self.get_context_data(**bound), status=400)
-        try:
-            message = run()
-        except CasePermissionDenied as exc:
-            return _forbidden(request, str(exc), order_url(self.order))
-        except CaseError as exc:
-            messages.error(request, str(exc))
-            return self.render_to_response(self.get_context_data(**bound), status=400)
-        messages.success(request, message)
-        return redirect(order_url(self.order))
+    def step_url(self) -> str:
+        return order_url(self.order)
 
     # Each returns the bound forms, and the service call when they are valid.
 

@@ -3,25 +3,36 @@ figures, service orders, trades, and the flags raised about partners."""
 
 from __future__ import annotations
 
+from django import forms
+from django.db.models import Count, F
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
+from wagtail.admin.panels import FieldPanel, InlinePanel
 from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.tables import BooleanColumn, Column, TitleColumn
-from wagtail.admin.views.generic import IndexView
+from wagtail.admin.views.generic import EditView, IndexView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from ..wagtail_hooks import ViewOnlyPolicy
-from . import views
-from .forms import PartnerFilterSet, ServiceOrderFilterSet
+from . import views, visit_views
+from .forms import (
+    FollowUpFilterSet,
+    PartnerFilterSet,
+    ServiceOrderFilterSet,
+    SuggestionFilterSet,
+)
 from .models import (
     CommunityVisit,
+    HomeVisit,
+    HomeVisitSample,
     Partner,
     PartnerFlag,
+    PartnerFollowUp,
     ServiceOrder,
     ServiceTeam,
     Trade,
@@ -89,8 +100,25 @@ class PartnerIndexView(IndexView):
         )
 
 
+class PartnerEditView(EditView):
+    """The partner's page lists the follow-up work its home visits gave it."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.user.has_perm("partners.view_partnerfollowup"):
+            context["follow_ups"] = [
+                (follow_up, visit_views.follow_up_url(follow_up))
+                for follow_up in self.object.follow_ups.order_by(
+                    F("done_at").asc(nulls_first=True), "due_on", "pk"
+                )
+            ]
+        return context
+
+
 class PartnerViewSet(CommunityModelViewSet):
     model = Partner
+    edit_view_class = PartnerEditView
+    edit_template_name = "partners/partner_edit.html"
     name = "partners_partners"
     url_prefix = "partners/partners"
     icon = "group"
@@ -245,6 +273,181 @@ class PartnerFlagViewSet(CommunityModelViewSet):
         return [p for p in super().get_urlpatterns() if p.name in allowed]
 
 
+# --- home visits (入户回访) ---------------------------------------------------------
+
+
+class SampleIndexView(IndexView):
+    """The campaigns with their figures: one query for the page of campaigns
+    (the figures are annotations), whatever the number of visits."""
+
+    def get_base_queryset(self):
+        return HomeVisitSample.objects.with_figures().order_by("-drawn_at", "-pk")
+
+
+def _period_text(sample) -> str:
+    return f"{sample.period_start:%Y-%m-%d} – {sample.period_end:%Y-%m-%d}"
+
+
+class HomeVisitSampleViewSet(CommunityModelViewSet):
+    model = HomeVisitSample
+    name = visit_views.SAMPLES_URL_NAMESPACE
+    url_prefix = "partners/home-visits"
+    icon = "home"
+    menu_label = gettext_lazy("Home visits")
+    index_view_class = SampleIndexView
+    list_per_page = 50
+    form_fields = ["size"]  # never shown: campaigns are drawn by their service
+
+    @property
+    def list_display(self):
+        return [
+            TitleColumn(
+                "period",
+                label=gettext_lazy("Served"),
+                accessor=_period_text,
+                get_url=visit_views.sample_url,
+            ),
+            "seed",
+            "drawn_at",
+            Column("visits_count", label=gettext_lazy("Households drawn")),
+            Column("planned_count", label=gettext_lazy("Planned")),
+            Column(
+                "done",
+                label=gettext_lazy("Visited"),
+                accessor=lambda s: visit_views.share_text(s.done_count, s.visits_count),
+            ),
+            Column("unreachable_count", label=gettext_lazy("Nobody reached")),
+            Column(
+                "satisfied",
+                label=gettext_lazy("Satisfied"),
+                accessor=visit_views.satisfied_text,
+            ),
+            Column("suggestions_count", label=gettext_lazy("Suggestions")),
+        ]
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("new/", visit_views.SampleDrawView.as_view(), name="add"),
+            path("<int:pk>/", visit_views.SampleDetailView.as_view(), name="detail"),
+            path("visits/<int:pk>/", visit_views.VisitView.as_view(), name="visit"),
+        ]
+
+
+class SuggestionIndexView(IndexView):
+    """Every campaign's suggestions, newest first, filterable by partner."""
+
+    def get_add_url(self):
+        return None  # visits come from a campaign's draw
+
+    def get_base_queryset(self):
+        return (
+            HomeVisit.objects.with_suggestions()
+            .select_related("sample", "order__case", "order__partner")
+            .annotate(follow_ups_count=Count("follow_ups"))
+            .order_by("-visited_at", "-pk")
+        )
+
+
+class HomeVisitSuggestionViewSet(CommunityModelViewSet):
+    model = HomeVisit
+    name = visit_views.SUGGESTIONS_URL_NAMESPACE
+    url_prefix = "partners/visit-suggestions"
+    icon = "comment"
+    menu_label = gettext_lazy("Home visit suggestions")
+    index_view_class = SuggestionIndexView
+    filterset_class = SuggestionFilterSet
+    list_per_page = 50
+    form_fields = ["note"]  # never shown: visits are recorded on their page
+
+    @property
+    def list_display(self):
+        return [
+            TitleColumn(
+                "suggestions",
+                label=gettext_lazy("Suggestions"),
+                accessor=lambda v: v.suggestions[:120],
+                get_url=visit_views.visit_url,
+            ),
+            Column(
+                "partner", label=gettext_lazy("Partner"), accessor="order.partner.name"
+            ),
+            Column("case", label=gettext_lazy("Case"), accessor="order.case.reference"),
+            Column(
+                "verdict",
+                label=gettext_lazy("Verdict"),
+                accessor=visit_views.verdict_text,
+            ),
+            "visited_at",
+            BooleanColumn(
+                "follow_up",
+                label=gettext_lazy("Follow-up work given"),
+                accessor=lambda v: bool(v.follow_ups_count),
+            ),
+        ]
+
+    def get_urlpatterns(self):
+        allowed = {"index", "index_results"}
+        return [p for p in super().get_urlpatterns() if p.name in allowed]
+
+
+class FollowUpIndexView(IndexView):
+    def get_add_url(self):
+        return None  # follow-up work is made on a home visit's page
+
+    def get_base_queryset(self):
+        return (
+            visit_views.follow_ups_visible_to(self.request.user)
+            .select_related("partner", "order__case")
+            .order_by(F("done_at").asc(nulls_first=True), "due_on", "pk")
+        )
+
+
+class FollowUpURLFinder(ModelAdminURLFinder):
+    def construct_edit_url(self, instance):
+        return visit_views.follow_up_url(instance)
+
+
+class PartnerFollowUpViewSet(CommunityModelViewSet):
+    model = PartnerFollowUp
+    name = visit_views.FOLLOW_UPS_URL_NAMESPACE
+    url_prefix = "partners/follow-ups"
+    icon = "tasks"
+    menu_label = gettext_lazy("Follow-up work")
+    index_view_class = FollowUpIndexView
+    filterset_class = FollowUpFilterSet
+    url_finder_class = FollowUpURLFinder
+    list_per_page = 50
+    form_fields = ["task"]  # never shown: made from a visit, done on its page
+
+    @property
+    def list_display(self):
+        return [
+            TitleColumn(
+                "task",
+                label=gettext_lazy("What to do"),
+                accessor=lambda f: f.task[:120],
+                get_url=visit_views.follow_up_url,
+            ),
+            Column("partner", label=gettext_lazy("Partner"), accessor="partner.name"),
+            Column(
+                "case",
+                label=gettext_lazy("Case"),
+                accessor=lambda f: f.order.case.reference if f.order else "–",
+            ),
+            "due_on",
+            "done_at",
+        ]
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("<int:pk>/", visit_views.FollowUpDetailView.as_view(), name="detail"),
+        ]
+
+
 # --- community visit days (社区月月进) ----------------------------------------------
 
 
@@ -262,16 +465,20 @@ class CommunityVisitViewSet(CommunityModelViewSet):
     index_view_class = CommunityVisitIndexView
     search_fields = ["community", "district", "services"]
     list_per_page = 50
-    form_fields = [
-        "date",
-        "community",
-        "district",
-        "teams",
-        "partners",
-        "services",
-        "people_served",
-        "summary",
-        "photos",
+    panels = [
+        FieldPanel("date"),
+        FieldPanel("community"),
+        FieldPanel("district"),
+        FieldPanel("teams", widget=forms.CheckboxSelectMultiple),
+        FieldPanel("partners", widget=forms.CheckboxSelectMultiple),
+        FieldPanel("services"),
+        FieldPanel("people_served"),
+        FieldPanel("summary"),
+        InlinePanel(
+            "visit_photos",
+            label=gettext_lazy("Photos"),
+            panels=[FieldPanel("image"), FieldPanel("caption")],
+        ),
     ]
 
     @property
@@ -308,6 +515,9 @@ class CommunityServicesGroup(ModelViewSetGroup):
         PartnerViewSet,
         TradeViewSet,
         PartnerFlagViewSet,
+        HomeVisitSampleViewSet,
+        HomeVisitSuggestionViewSet,
+        PartnerFollowUpViewSet,
         CommunityVisitViewSet,
         ServiceTeamViewSet,
     )

@@ -25,6 +25,7 @@ from django.utils import timezone
 from .. import calendar
 from ..models import CallDay, Case, CaseDay, Department, MediaEffectDay, ReplyDays
 from ..models.statistics import CASE_COUNTERS
+from .attribution import Attribution, attribution
 from .figures import (
     Callbacks,
     DepartmentFigures,
@@ -294,6 +295,14 @@ class Dashboard:
 
         rows = self._once("media", compute)
         return media_effect_of(rows)
+
+    def first_time_callers(self) -> Attribution | None:
+        """First-time callers of the period and how they heard of 8890, or
+        ``None`` when the filters narrow the cases: a caller's first contact may
+        be a call, which has no department, category or kind."""
+        if not self.calls_known:
+            return None
+        return self._once("attribution", lambda: attribution(self.period))
 
     def daily(self) -> list[DayRow]:
         """Every day of the period up to today, from the first day with any

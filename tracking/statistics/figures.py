@@ -35,6 +35,7 @@ from .. import calendar
 from ..models import CallDay, Case, CaseDay, Department, MediaEffectDay, ReplyDays
 from ..models.statistics import CASE_COUNTERS, NO_RESPONSE
 from . import periods
+from .attribution import attribution
 from .periods import Period
 
 CALLBACK_METHODS = ("phone", "home_visit", "media_joint")
@@ -652,6 +653,14 @@ class Report:
         ]
         return sorted(result, key=lambda s: (-s.overdue, s.name))
 
+    def first_time_callers(self, period: Period | None = None, *, rules=None):
+        """First-time callers and how they heard of 8890 (:mod:`.attribution`),
+        counted from the calls and cases themselves."""
+        period = period or self.period
+        return self._once(
+            ("attribution", period), lambda: attribution(period, rules=rules)
+        )
+
     def as_dict(self) -> dict:
         """Everything, as the public API gives it."""
         ranking = self.ranking_month()
@@ -680,6 +689,7 @@ class Report:
             },
             "media_effect": self.media_effect().as_dict(),
             "overdue": [s.as_dict() for s in self.silence()],
+            "first_time_callers": self.first_time_callers().as_dict(),
         }
 
 

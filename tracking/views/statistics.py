@@ -335,6 +335,7 @@ class StatisticsView(WagtailAdminTemplateMixin, TemplateView):
             callbacks=dashboard.callbacks(),
             departments=dashboard.departments(),
             media_effect=media_effect,
+            first_time_callers=dashboard.first_time_callers(),
             media_groups=[
                 (_("Reported in the paper"), media_effect.reported),
                 (_("Not reported"), media_effect.unreported),

@@ -1,0 +1,231 @@
+"""First-time callers and how they heard of 8890 (issue 13: "many first called
+8890 because of a community visit day").
+
+A first-time caller of a period is a citizen whose first contact with the
+hotline ever, a call or a case, falls in the period. A citizen is known by their
+phone number, as the hotline finds a caller again (``Citizen.phone``): a call by
+its ``caller_phone``, a case by its citizen's phone, both stored normalized. A
+contact without a number (a withheld call, a case with no phone) cannot be told
+apart from anyone else's and is left out.
+
+The first contact is the earliest by time; on a tie a call comes before a case
+(a case is registered from its call), and the lower id first. Each citizen has
+exactly one, so nobody is counted twice: the first contact is read for what it
+says of ``heard_of`` and ``heard_of_visit``, and a case registered from a call
+gives the call its answer (:func:`tracking.services.case_register`).
+
+The database does the work: the contacts of the period that have no earlier
+contact of the same number (``NOT EXISTS``, on the indexes of
+``Call.caller_phone``, ``Citizen.phone`` and ``Case.citizen``), grouped by
+answer, in one query on the calls and one on the cases; a third reads the visit
+days. Three queries whatever the number of calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from .. import redaction
+from ..calendar import local_zone
+from ..models import Call, Case, HeardOf
+from ..partners.models import CommunityVisit
+from .periods import Period
+
+#: The key of first-time callers who were not asked (or did not say).
+NOT_ASKED = ""
+
+
+def _local_range(period: Period) -> tuple[datetime, datetime]:
+    """From the first instant of the period's first local day to the first
+    instant after its last."""
+    zone = local_zone()
+    return (
+        datetime.combine(period.start, time.min, tzinfo=zone),
+        datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def _earlier_calls(phone, at, pk=None, *, inclusive: bool):
+    """Calls of the number ``phone`` before ``at`` (or at ``at``: ``inclusive``;
+    or at ``at`` with an id below ``pk``)."""
+    before = Q(received_at__lt=at)
+    if inclusive:
+        before |= Q(received_at=at)
+    elif pk is not None:
+        before |= Q(received_at=at, pk__lt=pk)
+    return Call.objects.filter(before, caller_phone=phone)
+
+
+def _earlier_cases(phone, at, pk=None):
+    """Cases of a citizen with the number ``phone`` before ``at`` (or at ``at``
+    with an id below ``pk``)."""
+    before = Q(registered_at__lt=at)
+    if pk is not None:
+        before |= Q(registered_at=at, pk__lt=pk)
+    return Case.objects.filter(before, citizen__phone=phone)
+
+
+def first_calls(period: Period):
+    """The calls of the period that are their caller's first contact."""
+    since, until = _local_range(period)
+    phone, at, pk = OuterRef("caller_phone"), OuterRef("received_at"), OuterRef("pk")
+    return (
+        Call.objects.filter(received_at__gte=since, received_at__lt=until)
+        .exclude(caller_phone="")
+        .filter(
+            ~Exists(_earlier_calls(phone, at, pk, inclusive=False)),
+            ~Exists(_earlier_cases(phone, at)),
+        )
+    )
+
+
+def first_cases(period: Period):
+    """The cases of the period that are their citizen's first contact (no call
+    of the number came before, or at the same instant)."""
+    since, until = _local_range(period)
+    phone = OuterRef("citizen__phone")
+    at, pk = OuterRef("registered_at"), OuterRef("pk")
+    return (
+        Case.objects.filter(registered_at__gte=since, registered_at__lt=until)
+        .exclude(citizen__isnull=True)
+        .exclude(citizen__phone="")
+        .filter(
+            ~Exists(_earlier_calls(phone, at, inclusive=True)),
+            ~Exists(_earlier_cases(phone, at, pk)),
+        )
+    )
+
+
+def _answers(queryset) -> list[tuple[str, int | None, int]]:
+    return list(
+        queryset.values_list("heard_of", "heard_of_visit_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+@dataclass(frozen=True)
+class HeardOfCount:
+    value: str  # a HeardOf value, or NOT_ASKED
+    label: str
+    first_time_callers: int
+
+    def as_dict(self) -> dict:
+        return {
+            "heard_of": self.value or None,
+            "label": self.label,
+            "first_time_callers": self.first_time_callers,
+        }
+
+
+@dataclass(frozen=True)
+class VisitFigures:
+    """A community visit day and the first-time callers who said they heard of
+    8890 there."""
+
+    visit_id: int
+    date: date
+    place: str  # redacted
+    people_served: int | None
+    first_time_callers: int
+
+    def as_dict(self) -> dict:
+        return {
+            "date": self.date.isoformat(),
+            "place": self.place,
+            "people_served": self.people_served,
+            "first_time_callers": self.first_time_callers,
+        }
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """First-time callers of a period, by how they heard of 8890 and by visit
+    day. Numbers only: nothing of any caller."""
+
+    period: Period
+    first_time_callers: int
+    heard_of: list[HeardOfCount]
+    #: Those whose first contact says "a community visit day".
+    attributed_to_visits: int
+    #: Of those, the ones whose visit day was not recorded.
+    visit_not_recorded: int
+    #: Visit days held in the period, and any earlier day a caller named.
+    visits: list[VisitFigures]
+
+    @property
+    def asked(self) -> int:
+        return self.first_time_callers - sum(
+            row.first_time_callers for row in self.heard_of if row.value == NOT_ASKED
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "first_time_callers": self.first_time_callers,
+            "asked": self.asked,
+            "attributed_to_visits": self.attributed_to_visits,
+            "visit_not_recorded": self.visit_not_recorded,
+            "heard_of": [row.as_dict() for row in self.heard_of],
+            "visits": [visit.as_dict() for visit in self.visits],
+        }
+
+
+def attribution(period: Period, *, rules=None) -> Attribution:
+    """The first-time callers of ``period`` (local days) and how they heard of
+    8890, in three queries whatever the number of calls and cases.
+
+    A visit's place is redacted with ``rules`` (a public page passes its own);
+    without them the global rules are read, only when there is a visit to show.
+    """
+    counts: dict[tuple[str, int | None], int] = {}
+    for rows in (_answers(first_calls(period)), _answers(first_cases(period))):
+        for heard_of, visit_id, n in rows:
+            # An answer no longer offered counts as none.
+            answer = heard_of if heard_of in HeardOf.values else NOT_ASKED
+            key = (answer, visit_id)
+            counts[key] = counts.get(key, 0) + n
+    by_heard_of: dict[str, int] = {}
+    by_visit: dict[int, int] = {}
+    not_recorded = 0
+    for (heard_of, visit_id), n in counts.items():
+        by_heard_of[heard_of] = by_heard_of.get(heard_of, 0) + n
+        if heard_of != HeardOf.COMMUNITY_VISIT:
+            continue
+        if visit_id is None:
+            not_recorded += n
+        else:
+            by_visit[visit_id] = by_visit.get(visit_id, 0) + n
+    visits = CommunityVisit.objects.filter(
+        Q(date__gte=period.start, date__lte=period.end) | Q(pk__in=list(by_visit))
+    ).order_by("date", "pk")
+    if rules is None:
+        rules = redaction.rules_for() if visits else []
+    labels = dict(HeardOf.choices)
+    heard_of = [
+        HeardOfCount(value, str(labels[value]), by_heard_of.get(value, 0))
+        for value in HeardOf.values
+    ]
+    heard_of.append(
+        HeardOfCount(NOT_ASKED, _("Not asked"), by_heard_of.get(NOT_ASKED, 0))
+    )
+    return Attribution(
+        period=period,
+        first_time_callers=sum(counts.values()),
+        heard_of=heard_of,
+        attributed_to_visits=by_heard_of.get(HeardOf.COMMUNITY_VISIT, 0),
+        visit_not_recorded=not_recorded,
+        visits=[
+            VisitFigures(
+                visit_id=visit.pk,
+                date=visit.date,
+                place=redaction.redact(visit.place, rules=rules),
+                people_served=visit.people_served,
+                first_time_callers=by_visit.get(visit.pk, 0),
+            )
+            for visit in visits
+        ],
+    )
