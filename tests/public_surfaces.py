@@ -86,7 +86,8 @@ def other_column(
 
 # The citizen's doors (tracking.intake): the web form and the progress lookup.
 # Their POSTs are driven by tests/tracking/test_intake_fuzz.py.
-INTAKE_PAGES = ["/report/", "/progress/"]
+# The hotline's own public pages: the web form, the progress lookup, the donations.
+HOTLINE_PAGES = ["/report/", "/progress/", "/donations/"]
 
 
 def look_up_progress(client, reference: str, phone_tail: str, **extra):
@@ -117,7 +118,7 @@ class PublicSite:
             path(self.article),
             *([path(self.stats)] if self.stats is not None else []),
             "/search/",
-            *INTAKE_PAGES,
+            *HOTLINE_PAGES,
         ]
 
     def feeds(self) -> list[str]:

@@ -19,7 +19,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 from wagtail.users.models import UserProfile
 
 from tests.factories import (
@@ -175,8 +174,9 @@ def test_services_list_the_active_categories_with_their_department(category):
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_service_definition_has_the_optional_heard_of_attribute(category, fmt):
-    with translation.override("en"):
-        response = Client().get(f"{BASE}/services/streetlight.{fmt}")
+    response = Client().get(
+        f"{BASE}/services/streetlight.{fmt}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200
     if fmt == "json":
         definition = json.loads(response.content)
