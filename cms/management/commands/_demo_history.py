@@ -934,6 +934,10 @@ def _foreign_keys_checked_once(written):
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        # Rows written earlier in the transaction (the demo's own, or a test's)
+        # leave deferred checks pending, and PostgreSQL refuses to alter a table
+        # with pending trigger events: run those checks now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
@@ -948,6 +952,8 @@ def _foreign_keys_checked_once(written):
             cursor.execute(
                 f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
             )
+        # Back to Django's way for the rest of the transaction: checked at commit.
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _visits(history: History) -> list[tuple[date, int]]:
