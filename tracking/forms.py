@@ -386,10 +386,6 @@ def clean_heard_of(form: forms.Form, *, on) -> None:
         form.add_error("heard_of_visit", str(exc))
 
 
-def _local_today():
-    return timezone.localtime(timezone.now(), calendar.local_zone()).date()
-
-
 # --- registering a case ------------------------------------------------------------
 
 
@@ -434,7 +430,7 @@ class CaseRegisterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.today = _local_today()
+        self.today = calendar.local_day(timezone.now())
         limit_to_past_visits(self.fields["heard_of_visit"], self.today)
 
     def clean(self):
@@ -641,7 +637,7 @@ class CallForm(CaseReferenceForm):
         )
         visit = self.fields["heard_of_visit"]
         visit.help_text = VISIT_HELP
-        limit_to_past_visits(visit, _local_today())
+        limit_to_past_visits(visit, calendar.local_day(timezone.now()))
 
     def clean_caller_phone(self):
         try:
@@ -675,7 +671,7 @@ class CallForm(CaseReferenceForm):
         if received_at is not None:
             clean_heard_of(
                 self,
-                on=timezone.localtime(received_at, calendar.local_zone()).date(),
+                on=calendar.local_day(received_at),
             )
         return cleaned
 

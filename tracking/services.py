@@ -28,8 +28,8 @@ from . import models as m
 from .actions import DEPARTMENT
 from .calendar import (
     deadline_after,
+    local_day,
     local_format,
-    local_zone,
     working_days_between,
 )
 from .exceptions import (
@@ -840,7 +840,7 @@ def next_reference(now: datetime) -> str:
 
     Must run inside a transaction: the day's counter row stays locked until commit.
     """
-    day = timezone.localtime(now, local_zone()).date()
+    day = local_day(now)
     for _attempt in range(3):
         updated = m.ReferenceSequence.objects.filter(day=day).update(last=F("last") + 1)
         if updated:
@@ -980,9 +980,7 @@ def case_register(
         raise InvalidInput(_("This category is no longer in use."))
     if call is not None and not heard_of and heard_of_visit is None:
         heard_of, heard_of_visit = call.heard_of, call.heard_of_visit
-    check_heard_of(
-        heard_of, heard_of_visit, on=timezone.localtime(now, local_zone()).date()
-    )
+    check_heard_of(heard_of, heard_of_visit, on=local_day(now))
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -1065,7 +1063,7 @@ def call_register(
     check_heard_of(
         heard_of,
         heard_of_visit,
-        on=timezone.localtime(received_at, local_zone()).date(),
+        on=local_day(received_at),
     )
     phone = m.normalize_phone(caller_phone)
     with transaction.atomic():

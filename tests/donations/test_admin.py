@@ -188,3 +188,31 @@ def test_nobody_else_gets_into_donations(who):
     made.refresh_from_db()
     assert made.status == DonationStatus.OFFERED
     assert DonationOffer.objects.count() == 1
+
+
+def test_a_step_the_service_refuses_to_the_user_is_a_403_page_with_a_way_back():
+    """An officer whose group lost the confirm permission posts the confirm step
+    anyway: the service's refusal is a 403 page, not a form error, and nothing
+    changes."""
+    from django.contrib.auth.models import Permission
+
+    user = officer()
+    user.groups.get().permissions.remove(
+        Permission.objects.get(
+            content_type__app_label="donations", codename="confirm_donationoffer"
+        )
+    )
+    user = type(user).objects.get(pk=user.pk)
+    medicine = offer(
+        officer(), item="降压药", category=ItemCategory.PRESCRIPTION_MEDICINE
+    )
+
+    response = client_for(user).post(
+        detail(medicine),
+        {"action": "confirm", "confirm-decision": "confirm", "confirm-reason": "核对"},
+    )
+
+    assert response.status_code == 403
+    assert soup(response).select_one(f'a[href="{detail(medicine)}"]') is not None
+    medicine.refresh_from_db()
+    assert not hasattr(medicine, "confirmation")

@@ -79,6 +79,21 @@ _HOLIDAY_NAMES_FOLDED = {
 }
 
 
+def local_day(moment: datetime) -> date:
+    """The day ``moment`` falls on in the hotline's time zone."""
+    return timezone.localtime(moment, local_zone()).date()
+
+
+def local_day_range(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the first instant of the local day ``start`` to the first instant
+    after the local day ``end``: the bounds of a filter on a timestamp."""
+    zone = local_zone()
+    return (
+        datetime.combine(start, datetime.min.time(), tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone),
+    )
+
+
 def local_format(moment: datetime, format_name: str) -> str:
     """``moment`` in the hotline's time zone, written with a Django date format
     (a name such as ``"MONTH_DAY_FORMAT"`` or a format string) of the active
@@ -318,8 +333,7 @@ def end_of_day(day: date) -> datetime:
 
 def deadline_after(start: datetime, days: int) -> datetime:
     """Closing time of the ``days``-th working day after the day of ``start``."""
-    local_day = timezone.localtime(start, local_zone()).date()
-    return end_of_day(add_working_days(local_day, days))
+    return end_of_day(add_working_days(local_day(start), days))
 
 
 def working_days_overdue(due_at: datetime, now: datetime) -> int:

@@ -52,17 +52,9 @@ class DonationStatus(models.TextChoices):
 
 # Matched donations, the ones the public list shows.
 PUBLIC_STATUSES = (DonationStatus.MATCHED, DonationStatus.HANDED_OVER)
-TERMINAL_STATUSES = (
-    DonationStatus.HANDED_OVER,
-    DonationStatus.WITHDRAWN,
-    DonationStatus.REFUSED,
-)
 
 
 class DonationOfferQuerySet(models.QuerySet):
-    def open(self):
-        return self.exclude(status__in=TERMINAL_STATUSES)
-
     def awaiting_confirmation(self):
         """Offers that wait for an officer's confirmation before they can be
         matched."""

@@ -6,12 +6,9 @@ Thin views: bind the form, call the service, turn its refusal into a message.
 
 from __future__ import annotations
 
-import re
-
 from django.core.paginator import EmptyPage, Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,15 +18,15 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from ..exceptions import CaseError
+from ..exceptions import CaseError, CasePermissionDenied
+from ..parsing import whole_number
 from ..views.case import case_url
+from ..views.case import forbidden as forbidden_response
 from . import forms, selectors, services
 from .models import DonationOffer, DonationStatus
 
 URL_NAMESPACE = "donations_offers"
 PER_PAGE = 20
-# A page number as a person or a link writes it; anything else is not a page.
-_PAGE = re.compile(r"[1-9][0-9]{0,5}")
 
 
 def offer_url(offer: DonationOffer | int, view: str = "detail") -> str:
@@ -50,12 +47,12 @@ def public_list(request):
     ``page`` is a page number or the page is not found (404), never a server
     error.
     """
-    raw = request.GET.get("page", "1")
-    if not _PAGE.fullmatch(raw):
+    number = whole_number(request.GET.get("page", "1"), max_digits=6)
+    if number is None:
         raise Http404("no such page")
     paginator = Paginator(selectors.public_matches(), PER_PAGE)
     try:
-        page_obj = paginator.page(int(raw))
+        page_obj = paginator.page(number)
     except EmptyPage:
         raise Http404("no such page") from None
     return render(
@@ -72,20 +69,12 @@ def public_list(request):
 
 
 def forbidden(request):
-    """A plain 403: Wagtail would turn a PermissionDenied into a redirect home,
-    which tells a liaison or an editor less and hides the refusal from checks."""
-    return TemplateResponse(
+    """A plain 403 with a way back to the dashboard."""
+    return forbidden_response(
         request,
-        "donations/admin/forbidden.html",
-        {
-            "header_title": _("Not allowed"),
-            "page_title": _("Not allowed"),
-            "message": _(
-                "Donations are handled by the hotline's case officers and "
-                "supervisors only."
-            ),
-        },
-        status=403,
+        _("Donations are handled by the hotline's case officers and supervisors only."),
+        reverse("wagtailadmin_home"),
+        _("Back to the dashboard"),
     )
 
 
@@ -179,7 +168,9 @@ class OfferDetailView(
         user = request.user
         if user.is_authenticated and user.has_perm(self.permission_needed):
             self.offer = get_object_or_404(
-                DonationOffer.objects.select_related("donor", "created_by"),
+                DonationOffer.objects.select_related(
+                    "donor", "confirmation__decided_by", "match__case"
+                ),
                 pk=kwargs["pk"],
             )
         return super().dispatch(request, *args, **kwargs)
@@ -246,6 +237,10 @@ class OfferDetailView(
         if form.is_valid():
             try:
                 self._run(action, form)
+            except CasePermissionDenied as exc:
+                return forbidden_response(
+                    request, str(exc), offer_url(self.offer), _("Back to the offer")
+                )
             except CaseError as exc:
                 form.add_error(None, str(exc))
             else:

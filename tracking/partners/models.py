@@ -608,11 +608,6 @@ class HomeVisit(models.Model):
         return bool(self.outcome)
 
 
-class PartnerFollowUpQuerySet(models.QuerySet):
-    def open(self):
-        return self.filter(done_at__isnull=True)
-
-
 class PartnerFollowUp(models.Model):
     """Follow-up work for a partner (整改), made from a citizen's suggestion at
     a home visit: what to do, by when, and once done, when and how."""
@@ -660,8 +655,6 @@ class PartnerFollowUp(models.Model):
         related_name="+",
     )
     done_note = models.TextField(_("what was done"), blank=True)
-
-    objects = PartnerFollowUpQuerySet.as_manager()
 
     class Meta:
         ordering = ["done_at", "due_on", "pk"]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import outbox
-from ..calendar import local_zone
+from ..calendar import local_day_range, local_zone
 from ..exceptions import CasePermissionDenied, InvalidInput, TransitionRefused
 from ..models import (
     TERMINAL_STATES,
@@ -399,9 +399,7 @@ def home_visit_candidates(
     (an order done between the two days, local time), with their latest such
     order, in citizen order; without those who opted out and those visited or
     drawn within ``recent_days`` (default ``HOME_VISIT_RECENT_DAYS``)."""
-    zone = local_zone()
-    start = datetime.combine(period_start, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(period_end + timedelta(days=1), datetime.min.time(), zone)
+    start, end = local_day_range(period_start, period_end)
     if recent_days is None:
         recent_days = recent_visit_days()
     recent = now - timedelta(days=recent_days)

@@ -7,7 +7,6 @@ Thin views: bind the form, call the service, turn its refusal into a message.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +19,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from ..calendar import local_zone
 from ..exceptions import CaseError, CasePermissionDenied
 from ..models import Case
+from ..views.case import forbidden as _forbidden
 from . import forms, services
 from .models import OrderStatus, ServiceOrder, VisitOutcome, partner_id_of
 
@@ -44,20 +44,6 @@ def orders_visible_to(user):
             return ServiceOrder.objects.none()
         return ServiceOrder.objects.filter(partner_id=partner_id)
     return ServiceOrder.objects.filter(case__in=Case.objects.visible_to(user))
-
-
-def _forbidden(request, message: str, back: str):
-    return TemplateResponse(
-        request,
-        "tracking/admin/forbidden.html",
-        {
-            "header_title": _("Not allowed"),
-            "page_title": _("Not allowed"),
-            "message": message,
-            "case_url": back,
-        },
-        status=403,
-    )
 
 
 class OrderCreateView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):

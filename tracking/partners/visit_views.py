@@ -183,7 +183,6 @@ class SampleDetailView(_AdminPage):
             visits=[(visit, visit_url(visit), verdict_text(visit)) for visit in visits],
             done_share=share_text(sample.done_count, sample.visits_count),
             satisfied=satisfied_text(sample),
-            redraw_url=reverse(f"{SAMPLES_URL_NAMESPACE}:add"),
         )
         return context
 
@@ -350,7 +349,6 @@ class FollowUpDetailView(_AdminPage):
             visit=follow_up.visit,
             verdict=verdict_text(follow_up.visit) if follow_up.visit else "–",
             may_change=self.request.user.has_perm("partners.change_partnerfollowup"),
-            is_staff=partner_id_of(self.request.user) is None,
         )
         return context
 

@@ -24,29 +24,19 @@ days. Three queries whatever the number of calls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from .. import redaction
-from ..calendar import local_zone
+from ..calendar import local_day_range
 from ..models import Call, Case, HeardOf
 from ..partners.models import CommunityVisit
 from .periods import Period
 
 #: The key of first-time callers who were not asked (or did not say).
 NOT_ASKED = ""
-
-
-def _local_range(period: Period) -> tuple[datetime, datetime]:
-    """From the first instant of the period's first local day to the first
-    instant after its last."""
-    zone = local_zone()
-    return (
-        datetime.combine(period.start, time.min, tzinfo=zone),
-        datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=zone),
-    )
 
 
 def _earlier_calls(phone, at, pk=None, *, inclusive: bool):
@@ -71,7 +61,7 @@ def _earlier_cases(phone, at, pk=None):
 
 def first_calls(period: Period):
     """The calls of the period that are their caller's first contact."""
-    since, until = _local_range(period)
+    since, until = local_day_range(period.start, period.end)
     phone, at, pk = OuterRef("caller_phone"), OuterRef("received_at"), OuterRef("pk")
     return (
         Call.objects.filter(received_at__gte=since, received_at__lt=until)
@@ -86,7 +76,7 @@ def first_calls(period: Period):
 def first_cases(period: Period):
     """The cases of the period that are their citizen's first contact (no call
     of the number came before, or at the same instant)."""
-    since, until = _local_range(period)
+    since, until = local_day_range(period.start, period.end)
     phone = OuterRef("citizen__phone")
     at, pk = OuterRef("registered_at"), OuterRef("pk")
     return (

@@ -8,26 +8,17 @@ calls, so the cost does not depend on how many there are in Python.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from ..calendar import local_zone
+from ..calendar import local_day_range, local_zone
 from ..models import Call
 
 
-def _local_day_range(start: date, end: date) -> tuple[datetime, datetime]:
-    """From the first instant of ``start`` to the first instant after ``end``."""
-    zone = local_zone()
-    return (
-        datetime.combine(start, time.min, tzinfo=zone),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
 def _calls_between(start: date, end: date):
-    since, until = _local_day_range(start, end)
+    since, until = local_day_range(start, end)
     return Call.objects.filter(received_at__gte=since, received_at__lt=until)
 
 

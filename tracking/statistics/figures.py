@@ -655,10 +655,12 @@ class Report:
 
     def first_time_callers(self, period: Period | None = None, *, rules=None):
         """First-time callers and how they heard of 8890 (:mod:`.attribution`),
-        counted from the calls and cases themselves."""
+        counted from the calls and cases themselves. ``rules`` (a tuple of
+        redaction rules, or None for the global ones) is part of the key: the
+        places are redacted with them."""
         period = period or self.period
         return self._once(
-            ("attribution", period), lambda: attribution(period, rules=rules)
+            ("attribution", period, rules), lambda: attribution(period, rules=rules)
         )
 
     def as_dict(self) -> dict:

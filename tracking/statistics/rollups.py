@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from .. import calendar
 from ..models.statistics import (
@@ -58,8 +57,7 @@ MEDIA_ACTIONS = ("publish", "reminder", "reply", "close")
 SOLVED_WITHIN = timedelta(days=7)
 
 
-def local_day(moment: datetime) -> date:
-    return timezone.localtime(moment, calendar.local_zone()).date()
+local_day = calendar.local_day
 
 
 # --- what one event counts -----------------------------------------------------

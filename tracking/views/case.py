@@ -36,6 +36,24 @@ from ..selectors import available_transitions
 CASE_URL_NAMESPACE = "tracking_cases"
 
 
+def forbidden(request, message: str, back_url: str, back_label: str | None = None):
+    """A plain 403 page saying why, with a way back (by default, to the case):
+    Wagtail would turn a PermissionDenied into a redirect to the dashboard, which
+    tells the user less."""
+    return TemplateResponse(
+        request,
+        "tracking/admin/forbidden.html",
+        {
+            "header_title": _("Not allowed"),
+            "page_title": _("Not allowed"),
+            "message": message,
+            "back_url": back_url,
+            "back_label": back_label or _("Back to the case"),
+        },
+        status=403,
+    )
+
+
 def case_url(case: Case | int, view: str = "detail", *args) -> str:
     """The URL of a view of the case viewset."""
     pk = case.pk if isinstance(case, Case) else case
@@ -349,17 +367,7 @@ class CaseActionView(View):
         try:
             message = self.perform(case, form)
         except CasePermissionDenied as exc:
-            return TemplateResponse(
-                request,
-                "tracking/admin/forbidden.html",
-                {
-                    "header_title": _("Not allowed"),
-                    "page_title": _("Not allowed"),
-                    "message": str(exc),
-                    "case_url": case_url(case),
-                },
-                status=403,
-            )
+            return forbidden(request, str(exc), case_url(case))
         except CaseError as exc:
             messages.error(request, str(exc))
             return back

@@ -148,10 +148,6 @@ REJECT_TEXT = "不属于热线受理范围，已告知市民相关渠道。"
 ESCALATE_TEXT = "效能投诉逾期未办结，转热点追踪栏目督办。"
 
 
-def history_ids(scale: float):
-    return Call.objects.filter(external_id__startswith=f"{EXTERNAL_PREFIX}{scale:g}-")
-
-
 def loaded_scale() -> str | None:
     """The scale of the history in the database (as written), or ``None``."""
     external_id = (
