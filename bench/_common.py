@@ -142,6 +142,35 @@ PG_SERVER = f"postgres://postgres@{PG_HOST}:{PG_PORT}"
 PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
 
 
+# --- migrated templates: one ``migrate`` for every benchmark of a run --------------
+
+#: Set by bench/run_all.py: a migrated PostgreSQL database that scratch databases
+#: are created from (``CREATE DATABASE … TEMPLATE``), and a migrated SQLite file
+#: they are copied from. Each benchmark still runs ``migrate``, which then has
+#: nothing to apply; run alone, it migrates from scratch.
+PG_TEMPLATE_ENV = "BENCH_PG_TEMPLATE"
+SQLITE_TEMPLATE_ENV = "BENCH_SQLITE_TEMPLATE"
+
+
+def pg_create_database(name: str) -> str:
+    """The statement that creates the scratch database ``name``: from the run's
+    migrated template when there is one."""
+    template = os.environ.get(PG_TEMPLATE_ENV)
+    suffix = f' TEMPLATE "{template}"' if template else ""
+    return f'CREATE DATABASE "{name}"{suffix}'
+
+
+def sqlite_from_template(path: Path | str) -> bool:
+    """Copy the run's migrated SQLite template to ``path``, if there is one."""
+    import shutil
+
+    template = os.environ.get(SQLITE_TEMPLATE_ENV)
+    if not template or not Path(template).exists():
+        return False
+    shutil.copyfile(template, path)
+    return True
+
+
 def pg_unreachable() -> str | None:
     """Why the benchmarks' PostgreSQL server cannot be used, or None when it can."""
     import psycopg

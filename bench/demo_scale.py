@@ -40,6 +40,7 @@ from _common import (
     PG_SERVER,
     Report,
     load_average,
+    pg_create_database,
     pg_unreachable,
     print_table,
     say,
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench_demo_scale_"))
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{PG_DB}"')
+        admin.execute(pg_create_database(PG_DB))
         try:
             loaded = load(args.scale, scratch)
             found = figures(scratch)

@@ -40,7 +40,7 @@ Usage::
     python bench/escalation.py [--cases 1000000] [--overdue 10000]
         [--sample 200] [--repeat 15] [--workers 1,2] [--remind] [--quick]
 
-``--quick``: 20,000 cases, 300 overdue, a sample of 50, 5 idle passes per size.
+``--quick``: 20,000 cases, 150 overdue, a sample of 50, 5 idle passes per size.
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379.
 Scratch databases are named ``bench_escalation_*`` and dropped at the end, also
@@ -77,6 +77,7 @@ from _common import (
     human,
     load_average,
     median,
+    pg_create_database,
     pg_unreachable,
 )
 
@@ -130,11 +131,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="20,000 cases, 300 overdue, a sample of 50, 5 idle passes per size",
+        help="20,000 cases, 150 overdue, a sample of 50, 5 idle passes per size",
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.cases, args.overdue, args.sample, args.repeat = 20_000, 300, 50, 5
+        args.cases, args.overdue, args.sample, args.repeat = 20_000, 150, 50, 5
     args.workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if args.cases < IDLE_SMALL:
         parser.error(f"--cases must be at least {IDLE_SMALL}")
@@ -171,8 +172,10 @@ def create_database(name: str, template: str | None = None) -> None:
     assert name.startswith("bench_escalation")
     drop_database(name)
     with admin() as conn:
-        suffix = f' TEMPLATE "{template}"' if template else ""
-        conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+        if template:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        else:
+            conn.execute(pg_create_database(name))
 
 
 def use_database(name: str) -> None:

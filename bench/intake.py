@@ -74,6 +74,7 @@ from _common import (  # noqa: E402
     free_port,
     load_average,
     median,
+    pg_create_database,
     pg_unreachable,
     say,
     stop_server,
@@ -422,7 +423,7 @@ def bench_backend(backend: str, args) -> dict:
     try:
         if backend == "postgres":
             pg_admin(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-            pg_admin(f'CREATE DATABASE "{PG_DB}"')
+            pg_admin(pg_create_database(PG_DB))
             flush_redis()
         env = environment(backend, scratch)
         say(f"{backend}: migrate")

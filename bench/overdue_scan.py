@@ -47,7 +47,9 @@ from _common import (
     human,
     load_average,
     median,
+    pg_create_database,
     print_table,
+    sqlite_from_template,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -344,6 +346,7 @@ def run_child(backend: str, database_url: str, args, scratch: Path) -> dict | st
 
 def run_sqlite(args, scratch: Path) -> dict | str:
     url = f"sqlite:///{scratch / 'bench_overdue.sqlite3'}"
+    sqlite_from_template(scratch / "bench_overdue.sqlite3")
     return run_child("sqlite", url, args, scratch)
 
 
@@ -360,7 +363,7 @@ def run_postgres(args, scratch: Path) -> dict | str | None:
     with admin:
         # FORCE: a previous run killed mid-way may still hold a session open.
         admin.execute(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{PG_BENCH_DB}"')
+        admin.execute(pg_create_database(PG_BENCH_DB))
         try:
             return run_child("postgres", PG_BENCH_URL, args, scratch)
         finally:

@@ -74,7 +74,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import Report, free_port, median, say, share, spread, stop_server
+from _common import (
+    Report,
+    free_port,
+    median,
+    say,
+    share,
+    spread,
+    sqlite_from_template,
+    stop_server,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
@@ -456,6 +465,7 @@ def run_child(env: dict[str, str], name: str, *args: str) -> dict:
 
 def build_site(env: dict[str, str]) -> dict:
     started = time.perf_counter()
+    sqlite_from_template(env["DATABASE_URL"].removeprefix("sqlite:///"))
     run(env, "manage.py", "migrate", "--no-input", "-v", "0")
     run(env, "manage.py", "collectstatic", "--no-input", "-v", "0")
     # The hand-made demo only: the history's cases reuse its titles and places.

@@ -69,6 +69,7 @@ from _common import (
     fill_columns,
     human,
     load_average,
+    pg_create_database,
     pg_unreachable,
     say,
     share,
@@ -965,7 +966,7 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench_statistics_"))
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{PG_DB}"')
+        admin.execute(pg_create_database(PG_DB))
         try:
             django_setup(scratch, args.dummy_cache)
             results = run(args)

@@ -82,6 +82,7 @@ def run_all(tmp_path, benches, *args):
             str(benches),
             "--log-dir",
             str(tmp_path / "logs"),
+            "--no-templates",
             *args,
         ],
         capture_output=True,

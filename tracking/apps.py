@@ -13,7 +13,8 @@ class TrackingConfig(AppConfig):
 
     def ready(self):
         # Models need the ready app registry: not importable at the top of apps.py.
-        from .models import Call, CensorRule
+        from .models import Call, Case, CensorRule, Citizen
+        from .partners.models import CommunityVisit
         from .statistics import receivers
 
         post_init.connect(
@@ -24,6 +25,27 @@ class TrackingConfig(AppConfig):
         )
         post_delete.connect(
             receivers.call_deleted, sender=Call, dispatch_uid="stats-call-delete"
+        )
+        for model, name in ((Case, "case"), (Citizen, "citizen")):
+            post_init.connect(
+                getattr(receivers, f"{name}_loaded"),
+                sender=model,
+                dispatch_uid=f"stats-{name}-init",
+            )
+            post_save.connect(
+                getattr(receivers, f"{name}_saved"),
+                sender=model,
+                dispatch_uid=f"stats-{name}-save",
+            )
+            post_delete.connect(
+                getattr(receivers, f"{name}_deleted"),
+                sender=model,
+                dispatch_uid=f"stats-{name}-delete",
+            )
+        post_delete.connect(
+            receivers.visit_deleted,
+            sender=CommunityVisit,
+            dispatch_uid="stats-visit-delete",
         )
 
         for signal, suffix in ((post_save, "saved"), (post_delete, "deleted")):

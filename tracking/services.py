@@ -16,8 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
@@ -50,7 +49,7 @@ from .models import (
 )
 from .models.timeline import local_day_and_time
 from .signals import case_changed, case_event_recorded
-from .statistics import rollups
+from .statistics import first_contacts, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -841,17 +840,35 @@ def next_reference(now: datetime) -> str:
     Must run inside a transaction: the day's counter row stays locked until commit.
     """
     day = local_day(now)
+    model = m.ReferenceSequence
+    table = connection.ops.quote_name(model._meta.db_table)
+    day_column, last_column = (
+        connection.ops.quote_name(model._meta.get_field(name).column)
+        for name in ("day", "last")
+    )
+    # One statement: the increment returns the number it reached (PostgreSQL,
+    # SQLite 3.35+).
+    increment = (
+        f"UPDATE {table} SET {last_column} = {last_column} + 1 "
+        f"WHERE {day_column} = %s RETURNING {last_column}"
+    )
+    last = None
     for _attempt in range(3):
-        updated = m.ReferenceSequence.objects.filter(day=day).update(last=F("last") + 1)
-        if updated:
+        with connection.cursor() as cursor:
+            cursor.execute(increment, [connection.ops.adapt_datefield_value(day)])
+            row = cursor.fetchone()
+        if row is not None:
+            last = row[0]
             break
         try:
             with transaction.atomic():
-                m.ReferenceSequence.objects.create(day=day, last=1)
+                model.objects.create(day=day, last=1)
+            last = 1
             break
         except IntegrityError:
             continue  # created by a concurrent registration; increment it instead
-    last = m.ReferenceSequence.objects.get(day=day).last
+    if last is None:
+        raise CaseConflict(_("No reference number could be given; try again."))
     return f"8890-{day:%Y%m%d}-{last:05d}"
 
 
@@ -1006,8 +1023,18 @@ def case_register(
                 heard_of_visit=heard_of_visit,
             )
             try:
+                # The foreign keys are the rows given or found above: checking
+                # that they exist would cost a query each.
                 case.full_clean(
-                    exclude=["reference", "citizen", "state", "category", "api_client"]
+                    exclude=[
+                        "reference",
+                        "citizen",
+                        "state",
+                        "category",
+                        "department",
+                        "api_client",
+                        "heard_of_visit",
+                    ]
                 )
             except ValidationError as exc:
                 raise InvalidInput(" ".join(exc.messages)) from None
@@ -1023,10 +1050,11 @@ def case_register(
                 )
                 if not linked:
                     raise CaseConflict(_("This call already has its case."))
-                if heard_of:
-                    m.Call.objects.filter(pk=call.pk, heard_of="").update(
-                        heard_of=heard_of, heard_of_visit=heard_of_visit
-                    )
+                if heard_of and m.Call.objects.filter(pk=call.pk, heard_of="").update(
+                    heard_of=heard_of, heard_of_visit=heard_of_visit
+                ):
+                    call.heard_of, call.heard_of_visit = heard_of, heard_of_visit
+                    first_contacts.answer_changed(first_contacts.of_call(call))
             record_event(case, action="register", user=user, now=now)
     except BaseException:
         storage = m.CaseAttachment._meta.get_field("file").storage

@@ -65,7 +65,7 @@ ARTICLE_QUERIES = 7
 # department names, and the year's working calendar for the days overdue), and
 # the first-time callers (one aggregate over the calls, one over the cases, the
 # visit days).
-STATS_QUERIES = 21
+STATS_QUERIES = 20
 
 # Case states a column's stories are in: tracking, replied and resolved ones.
 STATES = ["supervised", "replied", "closed", "in_progress", "supervised"]

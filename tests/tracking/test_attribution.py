@@ -234,7 +234,7 @@ def test_the_queries_do_not_grow_with_the_calls(world):
         large = attribution(NOVEMBER)
 
     assert large.first_time_callers == small.first_time_callers + 30
-    assert len(many) == len(few) == 3  # two aggregates and the visit days
+    assert len(many) == len(few) == 2  # the rollup and the visit days
 
 
 # --- where it is shown ---------------------------------------------------------------

@@ -1,11 +1,13 @@
 """The daily rollups always equal a brute-force count over the raw rows.
 
 Random sequences of calls, case actions (through the real services), overdue
-scans, call edits, deletions and imports run while time moves forward across
+scans, call edits (time, answer, number), deletions and imports, by a few
+phone numbers, run while time moves forward across
 local days and a new year. After every step the live rollups must equal both a
 count written here in plain Python over the ``CaseEvent``, ``Callback`` and
-``Call`` rows (following the definitions of :mod:`tracking.statistics.rollups`
-and :mod:`tracking.statistics.figures`) and the rebuild
+``Call`` and ``Case`` rows (following the definitions of
+:mod:`tracking.statistics.rollups`, :mod:`tracking.statistics.figures` and
+:mod:`tracking.statistics.attribution`) and the rebuild
 (:func:`~tracking.statistics.rollups.computed`); a refused action changes none.
 """
 
@@ -146,12 +148,45 @@ def brute_force() -> dict:
         ] += 1
 
     calls: Counter = Counter(day_of(call.received_at) for call in Call.objects.all())
+    first, first_days = first_contacts()
     return {
         "CallDay": _drop_zeros({(day,): {"calls": n} for day, n in calls.items()}),
         "CaseDay": _drop_zeros(case_day),
         "ReplyDays": _drop_zeros(reply_days),
         "MediaEffectDay": _drop_zeros({key: {"cases": n} for key, n in media.items()}),
+        "FirstContact": _drop_zeros(first),
+        "FirstContactDay": _drop_zeros(first_days),
     }
+
+
+def first_contacts():
+    """Each number's earliest contact (by time; a call before a case on a tie;
+    then by id), and the first-time callers per day, answer and visit day."""
+    contacts = [
+        ((call.received_at, 0, call.pk), call.caller_phone, "call", call)
+        for call in Call.objects.exclude(caller_phone="")
+    ]
+    contacts += [
+        ((case.registered_at, 1, case.pk), case.citizen.phone, "case", case)
+        for case in Case.objects.select_related("citizen")
+        if case.citizen is not None and case.citizen.phone
+    ]
+    first: dict = {}
+    for order, phone, kind, row in sorted(contacts, key=lambda c: c[0]):
+        first.setdefault(
+            (phone,),
+            {
+                "at": order[0],
+                "kind": kind,
+                "contact_id": row.pk,
+                "heard_of": row.heard_of,
+                "visit_id": row.heard_of_visit_id or 0,
+            },
+        )
+    days: Counter = Counter(
+        (day_of(row["at"]), row["heard_of"], row["visit_id"]) for row in first.values()
+    )
+    return first, {key: {"callers": n} for key, n in days.items()}
 
 
 def assert_rollups_are_exact(where=""):
@@ -187,6 +222,9 @@ ALL_ACTIONS = sorted(
 OUTCOMES = ["satisfied", "dissatisfied", "unreachable"]
 METHODS = ["phone", "home_visit", "media_joint"]
 KINDS = ["consultation", "help", "complaint"]
+# A few numbers, so that first and later contacts of the same caller meet.
+PHONES = ["13900001111", "13900002222", "13700000000"]
+ANSWERS = ["", "", "newspaper", "friend"]
 
 # How far time moves between steps: minutes, hours, or days (to pass deadlines).
 ADVANCE = st.one_of(
@@ -269,12 +307,15 @@ class Simulation:
             return self.do_act()
         kind = self.draw(st.sampled_from(KINDS), "kind")
         category = self.draw(st.sampled_from(self.categories), "category")
+        phone = self.draw(st.sampled_from(["", *PHONES]), "citizen phone")
         svc.case_register(
             kind=kind,
             title="路灯不亮",
             description="幸福路12号门口路灯坏了一周。",
             category=category,
             is_efficiency=self.draw(st.booleans(), "efficiency"),
+            citizen=svc.CitizenData(name="市民", phone=phone) if phone else None,
+            heard_of=self.draw(st.sampled_from(ANSWERS), "heard of"),
             now=self.now,
         )
 
@@ -287,7 +328,8 @@ class Simulation:
         )
         svc.call_register(
             user=None,
-            caller_phone="13900001111",
+            caller_phone=self.draw(st.sampled_from(PHONES), "caller phone"),
+            heard_of=self.draw(st.sampled_from(ANSWERS), "heard of"),
             outcome=self.draw(
                 st.sampled_from(["answered", "transferred", "dropped", "follow_up"]),
                 "outcome",
@@ -302,9 +344,15 @@ class Simulation:
         if not calls:
             return
         call = self.draw(st.sampled_from(calls), "edited call")
-        call.received_at += self.draw(st.integers(-36, 36), "hours") * timedelta(
-            hours=1
-        )
+        edit = self.draw(st.sampled_from(["time", "time", "answer", "phone"]), "edit")
+        if edit == "time":
+            call.received_at += self.draw(st.integers(-36, 36), "hours") * timedelta(
+                hours=1
+            )
+        elif edit == "answer":
+            call.heard_of = self.draw(st.sampled_from(ANSWERS), "new answer")
+        else:
+            call.caller_phone = self.draw(st.sampled_from(PHONES), "new phone")
         call.save()
 
     def do_delete_call(self):
@@ -318,9 +366,9 @@ class Simulation:
             started = self.now - self.draw(st.integers(0, 48 * 60), "minutes ago") * (
                 timedelta(minutes=1)
             )
+            phone = self.draw(st.sampled_from(PHONES), "imported phone")
             lines.append(
-                f"SIM-{next(self.call_ids)},{started.isoformat()},13700000000,60,"
-                "answered"
+                f"SIM-{next(self.call_ids)},{started.isoformat()},{phone},60,answered"
             )
         if self.draw(st.booleans(), "a bad row"):
             lines.append("SIM-bad,not a time,13700000000,60,answered")

@@ -260,7 +260,9 @@ def donation_match(
                     )
                 )
         case_pk = case.pk if isinstance(case, Case) else case
-        recipient = Case.objects.filter(pk=case_pk).first()
+        # Locked (after the offer, as every donation step): a case closed by a
+        # concurrent transition is seen closed here, not matched behind its back.
+        recipient = Case.objects.select_for_update().filter(pk=case_pk).first()
         if recipient is None:
             raise InvalidInput(_("This case does not exist."))
         if not may_act_on(recipient, user):

@@ -55,7 +55,14 @@ from .reference import (
     is_phone_number,
     normalize_phone,
 )
-from .statistics import CallDay, CaseDay, MediaEffectDay, ReplyDays
+from .statistics import (
+    CallDay,
+    CaseDay,
+    FirstContact,
+    FirstContactDay,
+    MediaEffectDay,
+    ReplyDays,
+)
 from .timeline import (
     Callback,
     CallbackMethod,
@@ -103,6 +110,8 @@ __all__ = [
     "OutboxMessage",
     "ReferenceSequence",
     "ReplyDays",
+    "FirstContact",
+    "FirstContactDay",
     "ResponseChannel",
     "StaffProfile",
     "State",

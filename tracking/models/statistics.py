@@ -152,3 +152,46 @@ class MediaEffectDay(models.Model):
                 name="mediaeffectday_key",
             )
         ]
+
+
+class FirstContact(models.Model):
+    """The first contact ever of one phone number with the hotline, a call or a
+    case: what makes its caller a first-time caller on that day, and what they
+    said of how they heard of 8890 (:mod:`tracking.statistics.first_contacts`).
+    Kept current as calls and cases are written, rebuilt with the rollups."""
+
+    phone = models.CharField(_("phone"), max_length=30, primary_key=True)
+    at = models.DateTimeField(_("first contact at"))
+    kind = models.CharField(_("first contact"), max_length=4)  # "call" or "case"
+    contact_id = models.BigIntegerField(_("call or case id"))
+    heard_of = models.CharField(
+        _("heard of 8890 through"), max_length=20, blank=True, default=""
+    )
+    #: The community visit day named, 0 for none (a plain integer, as in the
+    #: daily rollups: no foreign key for a visit day to be deleted through).
+    visit_id = models.PositiveIntegerField(_("community visit day"), default=0)
+
+    class Meta:
+        ordering = ["at"]
+        verbose_name = _("first contact of a phone number")
+        verbose_name_plural = _("first contacts of phone numbers")
+
+
+class FirstContactDay(models.Model):
+    """First-time callers of one local day, by how they heard of 8890 and the
+    community visit day they named (0: none)."""
+
+    day = models.DateField(_("day"))
+    heard_of = models.CharField(_("heard of 8890 through"), max_length=20)
+    visit_id = models.PositiveIntegerField(_("community visit day"), default=0)
+    callers = _counter(_("first-time callers"))
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("first-time callers of a day")
+        verbose_name_plural = _("first-time callers per day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("day", "heard_of", "visit_id"), name="firstcontactday_key"
+            )
+        ]

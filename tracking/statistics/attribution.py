@@ -14,11 +14,13 @@ exactly one, so nobody is counted twice: the first contact is read for what it
 says of ``heard_of`` and ``heard_of_visit``, and a case registered from a call
 gives the call its answer (:func:`tracking.services.case_register`).
 
-The database does the work: the contacts of the period that have no earlier
-contact of the same number (``NOT EXISTS``, on the indexes of
-``Call.caller_phone``, ``Citizen.phone`` and ``Case.citizen``), grouped by
-answer, in one query on the calls and one on the cases; a third reads the visit
-days. Three queries whatever the number of calls.
+The figures are read from a rollup kept as calls and cases are written
+(:mod:`.first_contacts`): the first-time callers per day, answer and visit day,
+so a period costs one query on that table and one on the visit days, whatever
+the number of calls. The definition itself is the pair of querysets below, the
+contacts that have no earlier contact of the same number (``NOT EXISTS``, on the
+indexes of ``Call.caller_phone``, ``Citizen.phone`` and ``Case.citizen``): the
+rollup is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
 from .. import redaction
 from ..calendar import local_day_range
-from ..models import Call, Case, HeardOf
+from ..models import Call, Case, FirstContactDay, HeardOf
 from ..partners.models import CommunityVisit
 from .periods import Period
 
@@ -39,7 +41,7 @@ from .periods import Period
 NOT_ASKED = ""
 
 
-def _earlier_calls(phone, at, pk=None, *, inclusive: bool):
+def _earlier_calls(calls, phone, at, pk=None, *, inclusive: bool):
     """Calls of the number ``phone`` before ``at`` (or at ``at``: ``inclusive``;
     or at ``at`` with an id below ``pk``)."""
     before = Q(received_at__lt=at)
@@ -47,53 +49,61 @@ def _earlier_calls(phone, at, pk=None, *, inclusive: bool):
         before |= Q(received_at=at)
     elif pk is not None:
         before |= Q(received_at=at, pk__lt=pk)
-    return Call.objects.filter(before, caller_phone=phone)
+    return calls.objects.filter(before, caller_phone=phone)
 
 
-def _earlier_cases(phone, at, pk=None):
+def _earlier_cases(cases, phone, at, pk=None):
     """Cases of a citizen with the number ``phone`` before ``at`` (or at ``at``
     with an id below ``pk``)."""
     before = Q(registered_at__lt=at)
     if pk is not None:
         before |= Q(registered_at=at, pk__lt=pk)
-    return Case.objects.filter(before, citizen__phone=phone)
+    return cases.objects.filter(before, citizen__phone=phone)
 
 
-def first_calls(period: Period):
-    """The calls of the period that are their caller's first contact."""
-    since, until = local_day_range(period.start, period.end)
+def _models(m):
+    return (m.Call, m.Case) if m is not None else (Call, Case)
+
+
+def first_calls(period: Period | None, m=None):
+    """The calls of the period (None: ever) that are their caller's first
+    contact. ``m`` holds the models (a migration passes its own)."""
+    calls, cases = _models(m)
     phone, at, pk = OuterRef("caller_phone"), OuterRef("received_at"), OuterRef("pk")
-    return (
-        Call.objects.filter(received_at__gte=since, received_at__lt=until)
-        .exclude(caller_phone="")
-        .filter(
-            ~Exists(_earlier_calls(phone, at, pk, inclusive=False)),
-            ~Exists(_earlier_cases(phone, at)),
-        )
+    queryset = calls.objects.exclude(caller_phone="")
+    if period is not None:
+        since, until = local_day_range(period.start, period.end)
+        queryset = queryset.filter(received_at__gte=since, received_at__lt=until)
+    return queryset.filter(
+        ~Exists(_earlier_calls(calls, phone, at, pk, inclusive=False)),
+        ~Exists(_earlier_cases(cases, phone, at)),
     )
 
 
-def first_cases(period: Period):
-    """The cases of the period that are their citizen's first contact (no call
-    of the number came before, or at the same instant)."""
-    since, until = local_day_range(period.start, period.end)
+def first_cases(period: Period | None, m=None):
+    """The cases of the period (None: ever) that are their citizen's first
+    contact (no call of the number came before, or at the same instant)."""
+    calls, cases = _models(m)
     phone = OuterRef("citizen__phone")
     at, pk = OuterRef("registered_at"), OuterRef("pk")
-    return (
-        Case.objects.filter(registered_at__gte=since, registered_at__lt=until)
-        .exclude(citizen__isnull=True)
-        .exclude(citizen__phone="")
-        .filter(
-            ~Exists(_earlier_calls(phone, at, inclusive=True)),
-            ~Exists(_earlier_cases(phone, at, pk)),
-        )
+    queryset = cases.objects.exclude(citizen__isnull=True).exclude(citizen__phone="")
+    if period is not None:
+        since, until = local_day_range(period.start, period.end)
+        queryset = queryset.filter(registered_at__gte=since, registered_at__lt=until)
+    return queryset.filter(
+        ~Exists(_earlier_calls(calls, phone, at, inclusive=True)),
+        ~Exists(_earlier_cases(cases, phone, at, pk)),
     )
 
 
-def _answers(queryset) -> list[tuple[str, int | None, int]]:
+def _answers(period: Period) -> list[tuple[str, int, int]]:
+    """(answer, visit id or 0, first-time callers) of the period, from the
+    rollup."""
     return list(
-        queryset.values_list("heard_of", "heard_of_visit_id")
-        .annotate(n=Count("pk"))
+        FirstContactDay.objects.filter(day__gte=period.start, day__lte=period.end)
+        .values_list("heard_of", "visit_id")
+        .annotate(n=Sum("callers"))
+        .filter(n__gt=0)
         .order_by()
     )
 
@@ -166,18 +176,17 @@ class Attribution:
 
 def attribution(period: Period, *, rules=None) -> Attribution:
     """The first-time callers of ``period`` (local days) and how they heard of
-    8890, in three queries whatever the number of calls and cases.
+    8890, in two queries whatever the number of calls and cases.
 
     A visit's place is redacted with ``rules`` (a public page passes its own);
     without them the global rules are read, only when there is a visit to show.
     """
     counts: dict[tuple[str, int | None], int] = {}
-    for rows in (_answers(first_calls(period)), _answers(first_cases(period))):
-        for heard_of, visit_id, n in rows:
-            # An answer no longer offered counts as none.
-            answer = heard_of if heard_of in HeardOf.values else NOT_ASKED
-            key = (answer, visit_id)
-            counts[key] = counts.get(key, 0) + n
+    for heard_of, visit_id, n in _answers(period):
+        # An answer no longer offered counts as none.
+        answer = heard_of if heard_of in HeardOf.values else NOT_ASKED
+        key = (answer, visit_id or None)
+        counts[key] = counts.get(key, 0) + n
     by_heard_of: dict[str, int] = {}
     by_visit: dict[int, int] = {}
     not_recorded = 0

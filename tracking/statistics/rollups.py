@@ -33,6 +33,7 @@ from ..models.statistics import (
     CASE_DIMENSIONS,
     NO_RESPONSE,
 )
+from . import first_contacts
 
 # The actions whose events count in CaseDay: action -> counter.
 ACTION_COUNTERS = {
@@ -349,19 +350,28 @@ def computed(m=None) -> dict[str, dict[tuple, dict[str, int]]]:
         .annotate(calls=Count("pk"))
         .order_by()
     }
-    return {
+    result = {
         "CallDay": _nonzero(calls),
         "CaseDay": _nonzero(case_days),
         "ReplyDays": _nonzero(reply_days),
         "MediaEffectDay": _nonzero({key: Counter(cases=n) for key, n in media.items()}),
     }
+    if hasattr(m, "FirstContact"):  # a migration before them has no such tables
+        contacts, contact_days = first_contacts.computed(m)
+        result["FirstContact"] = _nonzero(contacts)
+        result["FirstContactDay"] = _nonzero(contact_days)
+    return result
 
 
+#: Every rollup table: (its key fields, its other fields). A field left out of
+#: a row of :func:`computed` (a zero, an empty answer) takes its default.
 TABLES = {
     "CallDay": (("day",), ("calls",)),
     "CaseDay": (CASE_DIMENSIONS, CASE_COUNTERS),
     "ReplyDays": (REPLY_KEYS, ("replies",)),
     "MediaEffectDay": (MEDIA_KEYS, ("cases",)),
+    "FirstContact": (("phone",), ("at", "kind", "contact_id", "heard_of", "visit_id")),
+    "FirstContactDay": (first_contacts.DAY_KEYS, ("callers",)),
 }
 
 
@@ -402,6 +412,8 @@ class Difference:
 def differences(stored_rows, computed_rows) -> list[Difference]:
     found = []
     for table in TABLES:
+        if table not in computed_rows:
+            continue
         have, want = stored_rows.get(table, {}), computed_rows.get(table, {})
         for key in sorted(set(have) | set(want), key=repr):
             if have.get(key, {}) != want.get(key, {}):
@@ -416,13 +428,16 @@ def replace(computed_rows, m=None) -> None:
     m = m or _models()
     with transaction.atomic():
         for name, (keys, counters) in TABLES.items():
+            if name not in computed_rows:
+                continue
             model = getattr(m, name)
             model.objects.all().delete()
+            defaults = {c: model._meta.get_field(c).get_default() for c in counters}
             model.objects.bulk_create(
                 (
                     model(
                         **dict(zip(keys, key, strict=True)),
-                        **{c: counts.get(c, 0) for c in counters},
+                        **{c: counts.get(c, defaults[c]) for c in counters},
                     )
                     for key, counts in computed_rows[name].items()
                 ),
@@ -450,10 +465,17 @@ class _Historical:
     """Models of a migration's state under the names this module uses."""
 
     def __init__(self, apps):
-        for name in ("CaseEvent", "Callback", "Call", *TABLES):
-            setattr(self, name, apps.get_model("tracking", name))
+        for name in ("CaseEvent", "Callback", "Call", "Case", *TABLES):
+            try:
+                setattr(self, name, apps.get_model("tracking", name))
+            except LookupError:  # a table of a later migration
+                pass
 
 
-def rebuild_in_migration(apps, schema_editor) -> None:
+def rebuild_in_migration(apps, schema_editor, only=None) -> None:
+    """Rebuild the rollups (``only``: those tables) in a migration."""
     models = _Historical(apps)
-    replace(computed(models), models)
+    rows = computed(models)
+    if only is not None:
+        rows = {name: rows[name] for name in only}
+    replace(rows, models)

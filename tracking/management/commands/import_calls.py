@@ -17,7 +17,7 @@ from django.utils import timezone
 from tracking.calendar import local_zone
 from tracking.forms import caller_number, parse_duration
 from tracking.models import Call, CallOutcome, Case, Citizen
-from tracking.statistics import rollups
+from tracking.statistics import first_contacts, rollups
 
 BATCH_SIZE = 1000
 REQUIRED_COLUMNS = ("call_id", "started_at", "caller", "duration")
@@ -345,4 +345,8 @@ class Command(BaseCommand):
             )
         Call.objects.bulk_create(calls, batch_size=BATCH_SIZE)
         rollups.calls_received(call.received_at for call in calls)
+        if all(call.pk is not None for call in calls):
+            first_contacts.contacts_added(first_contacts.of_call(c) for c in calls)
+        else:  # a database that does not return the ids of a bulk insert
+            first_contacts.phones_changed(call.caller_phone for call in calls)
         return calls, present
