@@ -27,7 +27,14 @@ from tests.factories import (
     supervisor,
 )
 from tracking import roles
-from tracking.models import CallDay, CaseDay, Kind, MediaEffectDay, ReplyDays
+from tracking.models import (
+    CallDay,
+    CaseDay,
+    FirstContactDay,
+    Kind,
+    MediaEffectDay,
+    ReplyDays,
+)
 from tracking.models.statistics import NO_RESPONSE
 from tracking.statistics import periods
 from tracking.statistics.dashboard import Dashboard, DashboardFilters
@@ -130,6 +137,13 @@ def world():
             CallDay(day=nov10, calls=30),
             CallDay(day=nov11, calls=50),
             CallDay(day=date(2026, 10, 5), calls=99),
+        ]
+    )
+    FirstContactDay.objects.bulk_create(
+        [
+            FirstContactDay(day=nov11, heard_of="", callers=3),
+            FirstContactDay(day=nov11, heard_of="friend", callers=2),
+            FirstContactDay(day=date(2026, 10, 5), heard_of="", callers=4),
         ]
     )
     MediaEffectDay.objects.create(
@@ -454,16 +468,31 @@ def test_daily_exports_have_every_day_of_the_filters(world):
     narrowed = csv_rows(client.get(f"{URL}daily.csv", {**NOVEMBER, "kind": "help"}))
 
     header, *days = rows
-    assert header[:3] == ["day", "calls", "registered"]
+    assert header[:4] == ["day", "calls", "first-time callers", "registered"]
     assert len(days) == 18
     eleventh = next(row for row in days if row[0] == "2026-11-11")
-    assert eleventh[1:3] == ["50", "7"]
+    assert eleventh[1:4] == ["50", "5", "7"]
+    tenth = next(row for row in days if row[0] == "2026-11-10")
+    assert tenth[1:3] == ["30", "0"]
     assert len(sheet) == 19
-    assert next(r for r in sheet[1:] if r[0].date() == date(2026, 11, 11))[1:3] == (
+    assert next(r for r in sheet[1:] if r[0].date() == date(2026, 11, 11))[1:4] == (
         50,
+        5,
         7,
     )
-    assert narrowed[0][:2] == ["day", "registered"]  # no calls column
+    # Calls and first-time callers have no department, category or kind.
+    assert narrowed[0][:2] == ["day", "registered"]
+
+
+def test_the_daily_table_shows_first_time_callers(world):
+    client = client_for(officer())
+
+    page = soup(client.get(URL, NOVEMBER))
+    narrowed = soup(client.get(URL, {**NOVEMBER, "kind": "help"}))
+
+    eleventh = page.select_one('[data-stats-daily] tr[data-day="2026-11-11"]')
+    assert eleventh.select_one("[data-first-time]").get_text(strip=True) == "5"
+    assert not narrowed.select("[data-stats-daily] [data-first-time]")
 
 
 def test_exports_write_names_as_text_not_formulas(world):

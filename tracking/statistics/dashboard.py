@@ -23,7 +23,15 @@ from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from .. import calendar
-from ..models import CallDay, Case, CaseDay, Department, MediaEffectDay, ReplyDays
+from ..models import (
+    CallDay,
+    Case,
+    CaseDay,
+    Department,
+    FirstContactDay,
+    MediaEffectDay,
+    ReplyDays,
+)
 from ..models.statistics import CASE_COUNTERS
 from .attribution import Attribution, attribution
 from .figures import (
@@ -97,6 +105,9 @@ class DayRow:
     day: date
     calls: int | None  # None when the filters narrow the cases
     counts: Counter
+    #: First-time callers of the day (None, as calls, when the filters narrow
+    #: the cases).
+    first_time: int | None = None
 
     @property
     def cells(self) -> list[int]:
@@ -173,6 +184,26 @@ class Dashboard:
                 ).values_list("day", "calls")
             ),
         )
+
+    def first_time_days(self) -> dict[date, int]:
+        """First-time callers per day of the period (``FirstContactDay``); none
+        when the filters narrow the cases, as for calls."""
+        if not self.calls_known:
+            return {}
+
+        def compute():
+            rows = (
+                FirstContactDay.objects.filter(
+                    day__gte=self.period.start, day__lte=self.period.end
+                )
+                .values("day")
+                .annotate(callers=Sum("callers"))
+                .filter(callers__gt=0)
+                .order_by()
+            )
+            return {row["day"]: row["callers"] for row in rows}
+
+        return self._once("first_time_days", compute)
 
     def department_counts(self) -> dict[int, Counter]:
         """{department id: counters} under every filter but the department's."""
@@ -317,6 +348,7 @@ class Dashboard:
             )
             counts = {row["day"]: _counter(row) for row in rows}
             calls = self.call_days()
+            first_time = self.first_time_days()
             known = [*counts, *calls]
             if not known:
                 return []
@@ -331,6 +363,9 @@ class Dashboard:
                         day=day,
                         calls=calls.get(day, 0) if self.calls_known else None,
                         counts=counts.get(day, Counter()),
+                        first_time=(
+                            first_time.get(day, 0) if self.calls_known else None
+                        ),
                     )
                 )
             return result

@@ -25,7 +25,15 @@ from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ..models import CallDay, CaseDay, Category, Department, Kind, department_id_of
+from ..models import (
+    CallDay,
+    CaseDay,
+    Category,
+    Department,
+    FirstContactDay,
+    Kind,
+    department_id_of,
+)
 from ..statistics import periods
 from ..statistics.dashboard import (
     DAILY_COUNTERS,
@@ -220,6 +228,7 @@ def daily_table(dashboard: Dashboard) -> tuple[list[str], list[list]]:
     headers = [str(CaseDay._meta.get_field("day").verbose_name)]
     if dashboard.calls_known:
         headers.append(str(CallDay._meta.get_field("calls").verbose_name))
+        headers.append(str(FirstContactDay._meta.get_field("callers").verbose_name))
     headers += [
         str(CaseDay._meta.get_field(name).verbose_name) for name in DAILY_COUNTERS
     ]
@@ -227,7 +236,7 @@ def daily_table(dashboard: Dashboard) -> tuple[list[str], list[list]]:
     for row in dashboard.daily():
         cells: list = [row.day]
         if dashboard.calls_known:
-            cells.append(row.calls)
+            cells += [row.calls, row.first_time]
         cells += row.cells
         rows.append(cells)
     return headers, rows
