@@ -283,3 +283,27 @@ def test_the_migration_fills_the_first_contacts_of_an_existing_history(desk):
 
     assert first_time() == {HeardOf.FRIEND: 1, HeardOf.ONLINE: 1}
     assert_current()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_contacts_saved_outside_a_transaction_are_counted():
+    """A save in autocommit mode (a shell, a script) opens a transaction of its
+    own for the locked comparison; PostgreSQL refuses ``FOR UPDATE`` outside
+    one, SQLite does not check."""
+    from tests.factories import CaseFactory, CitizenFactory
+
+    citizen = CitizenFactory(phone="13900000019")
+    CaseFactory(citizen=citizen, registered_at=aware(2026, 11, 5, 9))
+    Call.objects.create(caller_phone="13900000019", received_at=aware(2026, 11, 6, 9))
+    call = Call.objects.create(
+        caller_phone="13900000020", received_at=aware(2026, 11, 7, 9)
+    )
+    call.heard_of = HeardOf.FRIEND
+    call.save()
+    call.received_at = aware(2026, 11, 4, 9)
+    call.save()
+    Call.objects.create(caller_phone="13900000019", received_at=aware(2026, 11, 1, 9))
+
+    assert attribution(NOVEMBER).first_time_callers == 2
+    assert_current()

@@ -27,12 +27,13 @@ They change in the transaction of the contact:
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .. import calendar
 
@@ -104,6 +105,19 @@ def _models():
     return m
 
 
+def _in_a_transaction(function):
+    """Run in the caller's transaction, or in one of its own when there is none
+    (a save in autocommit mode, a shell): the rows are locked while compared.
+    No savepoint: inside a transaction this costs no statement."""
+
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            return function(*args, **kwargs)
+
+    return wrapped
+
+
 def _stored(row) -> Contact:
     return Contact(
         row.phone, row.at, row.kind, row.contact_id, row.heard_of, row.visit_id
@@ -158,6 +172,7 @@ def _insert_new(contacts: list[Contact]) -> set[str]:
     return inserted
 
 
+@_in_a_transaction
 def contacts_added(contacts: Iterable[Contact | None]) -> None:
     """New contacts (in the caller's transaction): each number's earliest of
     them becomes its first contact if it has none yet or is earlier than it."""
@@ -195,6 +210,7 @@ def contacts_added(contacts: Iterable[Contact | None]) -> None:
     _count(deltas)
 
 
+@_in_a_transaction
 def answer_changed(contact: Contact | None) -> None:
     """``contact``'s answer (how the caller heard of 8890) was edited: if it is
     its number's first contact, the number's first-time caller moves with it."""
@@ -240,6 +256,7 @@ def first_contact_of(phone: str, m=None) -> Contact | None:
     return min(found, key=lambda contact: contact.order, default=None)
 
 
+@_in_a_transaction
 def phones_changed(phones: Iterable[str]) -> None:
     """Find the first contact of each of ``phones`` again from the raw rows
     (after a contact moved, changed its number or was deleted)."""
@@ -295,6 +312,7 @@ def computed(m=None) -> tuple[dict, dict]:
     return rows, {key: {"callers": n} for key, n in days.items()}
 
 
+@_in_a_transaction
 def visit_deleted(visit_id: int) -> None:
     """A community visit day was deleted: its contacts no longer name it (their
     ``heard_of_visit`` is set to none), and neither do their first-time callers."""
