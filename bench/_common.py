@@ -171,6 +171,14 @@ def sqlite_from_template(path: Path | str) -> bool:
     return True
 
 
+def pg_admin(statement: str) -> None:
+    """Run one statement on the server's ``postgres`` database (autocommit)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(statement)
+
+
 def pg_unreachable() -> str | None:
     """Why the benchmarks' PostgreSQL server cannot be used, or None when it can."""
     import psycopg

@@ -68,12 +68,12 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    PG_ADMIN_URL,
     PG_SERVER,
     Report,
     free_port,
     load_average,
     median,
+    pg_admin,
     pg_create_database,
     pg_unreachable,
     say,
@@ -255,13 +255,6 @@ def child_cases() -> None:
 
 
 # --- the parent ---------------------------------------------------------------------
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql)
 
 
 def flush_redis() -> None:

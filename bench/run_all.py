@@ -43,13 +43,13 @@ from pathlib import Path
 from _common import (
     FAIL,
     PASS,
-    PG_ADMIN_URL,
     PG_SERVER,
     PG_TEMPLATE_ENV,
     RESULTS_ENV,
     SKIP,
     SQLITE_TEMPLATE_ENV,
     load_average,
+    pg_admin,
     pg_unreachable,
     print_table,
 )
@@ -139,13 +139,6 @@ def stop(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def _pg_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(statement)
-
-
 def build_templates(args) -> dict[str, str]:
     """Migrate once for the whole run, SQLite and PostgreSQL side by side: the
     benchmarks create their scratch databases from these (``_common``), so each
@@ -159,8 +152,8 @@ def build_templates(args) -> dict[str, str]:
     base.update(NEWSPLUS_VAR_DIR=str(scratch), DJANGO_CACHE="locmem")
     wanted = {SQLITE_TEMPLATE_ENV: (f"sqlite:///{sqlite_path}", str(sqlite_path))}
     if pg_unreachable() is None:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{PG_TEMPLATE}"')
+        pg_admin(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)')
+        pg_admin(f'CREATE DATABASE "{PG_TEMPLATE}"')
         wanted[PG_TEMPLATE_ENV] = (f"{PG_SERVER}/{PG_TEMPLATE}", PG_TEMPLATE)
     started = time.perf_counter()
     children = {
@@ -192,7 +185,7 @@ def build_templates(args) -> dict[str, str]:
 
 def drop_templates(built: dict[str, str]) -> None:
     if PG_TEMPLATE_ENV in built:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{built[PG_TEMPLATE_ENV]}" WITH (FORCE)')
+        pg_admin(f'DROP DATABASE IF EXISTS "{built[PG_TEMPLATE_ENV]}" WITH (FORCE)')
     if SQLITE_TEMPLATE_ENV in built:
         Path(built[SQLITE_TEMPLATE_ENV]).unlink(missing_ok=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from . import first_contacts, rollups
 
-LOADED = "_stats_received_at"
 SNAPSHOT = "_stats_loaded"
 CALL_FIELDS = ("received_at", "caller_phone", "heard_of", "heard_of_visit_id")
 CASE_FIELDS = ("registered_at", "citizen_id", "heard_of", "heard_of_visit_id")
@@ -36,17 +35,13 @@ def _loaded(fields):
     return receiver
 
 
-def call_loaded(sender, instance, **kwargs):
-    # From __dict__: a row loaded without its time (``only()``) is not read again.
-    if instance.pk is not None:
-        setattr(instance, LOADED, instance.__dict__.get("received_at"))
-        setattr(instance, SNAPSHOT, _snapshot(instance, CALL_FIELDS))
+call_loaded = _loaded(CALL_FIELDS)
 
 
 def call_saved(sender, instance, created, raw=False, **kwargs):
     if raw:
         return
-    before = getattr(instance, LOADED, None)
+    before = getattr(instance, SNAPSHOT, {}).get("received_at")
     if created:
         rollups.calls_received([instance.received_at])
         first_contacts.contacts_added([first_contacts.of_call(instance)])
@@ -60,14 +55,12 @@ def call_saved(sender, instance, created, raw=False, **kwargs):
             first_contacts.phones_changed([old, instance.caller_phone])
         elif changed:
             first_contacts.answer_changed(first_contacts.of_call(instance))
-    setattr(instance, LOADED, instance.received_at)
     setattr(instance, SNAPSHOT, _snapshot(instance, CALL_FIELDS))
 
 
 def call_deleted(sender, instance, **kwargs):
-    rollups.calls_received(
-        [getattr(instance, LOADED, None) or instance.received_at], sign=-1
-    )
+    loaded = getattr(instance, SNAPSHOT, {}).get("received_at")
+    rollups.calls_received([loaded or instance.received_at], sign=-1)
     first_contacts.phones_changed([instance.caller_phone])
 
 
